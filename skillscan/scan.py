@@ -1,0 +1,194 @@
+"""Run the analyzers over one or many skills, apply the policy, return one report per skill.
+
+Per-skill analyzers run in worker processes (`--jobs`), each under a time budget; semgrep
+runs once per batch of skills. Whatever fails (an analyzer raising, running out of time, a
+worker dying, semgrep erroring) becomes SKS-SCAN-INCOMPLETE for the skills concerned, so a
+scan that did not finish can never pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import multiprocessing
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from skillscan import __version__
+from skillscan.analyzers import ANALYZERS, Analyzer
+from skillscan.analyzers import semgrep as semgrep_analyzer
+from skillscan.analyzers.semgrep import SemgrepSettings, Target
+from skillscan.errors import InputError, SkillscanError
+from skillscan.model import Finding, ScanResult, SkillReport, incomplete
+from skillscan.policy import acknowledge, deduplicate, verdict
+from skillscan.signatures import Signatures, load_signatures
+from skillscan.skill import DEFAULT_LIMITS, Limits, Skill, discover, load_skill
+
+# Progress callback: (skills done, skills in total, phase) where phase is "analyze" or "semgrep".
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    """Everything that shapes a scan; the defaults are the documented bounds."""
+
+    limits: Limits = DEFAULT_LIMITS
+    jobs: int = 1
+    signatures_dir: Path | None = None
+    analyzer_timeout: float = 30.0  # seconds per analyzer per skill
+    skill_timeout: float = 300.0  # hard bound for one skill in a worker process
+    semgrep: SemgrepSettings = field(default_factory=SemgrepSettings)
+    analyzers: Mapping[str, Analyzer] = field(default_factory=lambda: dict(ANALYZERS))
+    acknowledged: frozenset[str] = frozenset()  # fingerprints a reviewer acknowledged
+
+
+class AnalyzerTimeout(BaseException):
+    """Raised inside an analyzer when its time budget is spent (BaseException so that an
+    analyzer's own `except Exception` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_budget(seconds: float) -> Iterator[None]:
+    """Interrupt the body after `seconds` (main thread only; elsewhere the worker bound holds)."""
+    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise AnalyzerTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_analyzers(skill: Skill, signatures: Signatures, options: ScanOptions) -> list[Finding]:
+    """Every per-skill analyzer on one skill; a failure is a finding, never an exception."""
+    findings: list[Finding] = []
+    for name, analyze in options.analyzers.items():
+        try:
+            with _time_budget(options.analyzer_timeout):
+                findings.extend(analyze(skill, signatures))
+        except AnalyzerTimeout:
+            findings.append(incomplete(name, f"ran out of time ({options.analyzer_timeout:g} s)"))
+        except RecursionError:
+            findings.append(incomplete(name, "input nested too deeply"))
+        except Exception as exc:  # fail closed on any analyzer bug
+            findings.append(incomplete(name, f"{type(exc).__name__}: {str(exc)[:120]}"))
+    return findings
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """What a worker sends back for one skill: findings so far and semgrep's targets."""
+
+    root: str
+    name: str
+    findings: tuple[Finding, ...]
+    targets: tuple[Target, ...]
+
+
+def _analyze_root(root: str, options: ScanOptions) -> _Partial:
+    signatures = load_signatures(options.signatures_dir)
+    try:
+        skill = load_skill(Path(root), options.limits)
+    except SkillscanError as exc:
+        return _Partial(root, Path(root).name, (incomplete("loader", exc.message),), ())
+    except Exception as exc:  # an unforeseen loader failure must not end the batch
+        reason = f"{type(exc).__name__}: {str(exc)[:120]}"
+        return _Partial(root, Path(root).name, (incomplete("loader", reason),), ())
+    findings = run_analyzers(skill, signatures, options)
+    return _Partial(root, skill.name, tuple(findings), tuple(semgrep_analyzer.targets(skill)))
+
+
+def _worker_task(args: tuple[str, ScanOptions]) -> _Partial:
+    return _analyze_root(*args)
+
+
+def _analyze_all(roots: Sequence[str], options: ScanOptions, progress: Progress | None) -> list[_Partial]:
+    """Per-skill analysis of every root, in worker processes when jobs > 1."""
+    done: dict[str, _Partial] = {}
+    if options.jobs <= 1 or len(roots) <= 1:
+        for root in roots:
+            done[root] = _analyze_root(root, options)
+            if progress:
+                progress(len(done), len(roots), "analyze")
+        return [done[r] for r in roots]
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["skillscan.scan"])
+    pool = context.Pool(processes=options.jobs, maxtasksperchild=200)
+    try:
+        results = pool.imap_unordered(_worker_task, [(r, options) for r in roots], chunksize=1)
+        while len(done) < len(roots):
+            try:
+                partial = results.next(timeout=options.skill_timeout)
+            except multiprocessing.TimeoutError:
+                break  # every worker is stuck: what is left is marked incomplete below
+            except StopIteration:
+                break
+            done[partial.root] = partial
+            if progress:
+                progress(len(done), len(roots), "analyze")
+    finally:
+        pool.terminate()
+        pool.join()
+    for root in roots:
+        if root not in done:
+            reason = f"worker gave no result within {options.skill_timeout:g} s"
+            done[root] = _Partial(root, Path(root).name, (incomplete("worker", reason),), ())
+    return [done[r] for r in roots]
+
+
+def discover_all(paths: Sequence[Path]) -> list[Path]:
+    """Every skill folder under the given paths, each once, in order. Raises InputError."""
+    seen: set[Path] = set()
+    roots: list[Path] = []
+    for path in paths:
+        found = discover(path)
+        if not found:
+            raise InputError(
+                f"no skill found under {path}", hint="a skill is a folder holding a SKILL.md file"
+            )
+        for root in found:
+            key = root.resolve()
+            if key not in seen:
+                seen.add(key)
+                roots.append(root)
+    return roots
+
+
+def scan_roots(
+    roots: Sequence[Path], options: ScanOptions | None = None, progress: Progress | None = None
+) -> ScanResult:
+    """Scan skill folders already discovered; one report per folder, in the given order."""
+    options = options or ScanOptions()
+    signatures = load_signatures(options.signatures_dir)
+    partials = _analyze_all([str(r) for r in roots], options, progress)
+    if progress:
+        progress(0, len(partials), "semgrep")
+    settings = options.semgrep
+    if settings.jobs != options.jobs:
+        settings = dataclasses.replace(settings, jobs=options.jobs)
+    semgrep_findings = semgrep_analyzer.analyze_batch([list(p.targets) for p in partials], signatures, settings)
+    if progress:
+        progress(len(partials), len(partials), "semgrep")
+    reports = []
+    for partial, extra in zip(partials, semgrep_findings, strict=True):
+        findings = deduplicate(acknowledge([*partial.findings, *extra], options.acknowledged))
+        reports.append(SkillReport(partial.root, partial.name, verdict(findings), tuple(findings)))
+    return ScanResult(__version__, signatures.version, tuple(reports))
+
+
+def scan_paths(
+    paths: Sequence[Path], options: ScanOptions | None = None, progress: Progress | None = None
+) -> ScanResult:
+    """Discover the skills under `paths` and scan them all. Raises InputError for a bad path."""
+    return scan_roots(discover_all(paths), options, progress)

@@ -1,0 +1,258 @@
+"""The detection content: load the signature bundle (rule catalogs, semgrep rules, lists).
+
+Rules are data in `signatures/` (shipped in the wheel, read through importlib.resources, or
+any folder given with `--signatures`). Each catalog `signatures/rules/<analyzer>.yaml` holds
+that analyzer's rules with their fixtures: snippets that must fire and must not fire.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from skillscan.errors import InputError
+from skillscan.model import Category, Finding, Severity
+
+# Lines longer than this are matched in overlapping windows, so a regex never sees an
+# unbounded input (minified files hold megabyte-long lines).
+MATCH_WINDOW = 4096
+_WINDOW_OVERLAP = 256
+
+
+def bundled_path(name: str) -> Path:
+    """A top-level data folder (`signatures`, `registry`) of an installed wheel or a checkout."""
+    packaged = resources.files("skillscan") / "_data" / name
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parent.parent / name
+    if checkout.is_dir():
+        return checkout
+    raise InputError(f"the bundled {name}/ folder is missing from this installation", hint="reinstall skillscan")
+
+
+# A fixture is a SKILL.md body (str) or a whole skill as {relative path: text}.
+Fixture = str | Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One detection rule: identity, what it means, how it matches, and its fixtures."""
+
+    id: str
+    analyzer: str
+    severity: Severity
+    category: Category
+    message: str
+    scope: str = ""
+    patterns: tuple[re.Pattern[str], ...] = ()
+    unless: tuple[re.Pattern[str], ...] = ()
+    source: str = ""
+    options: Mapping[str, object] = field(default_factory=dict)
+    fires: tuple[Fixture, ...] = ()
+    ok: tuple[Fixture, ...] = ()
+
+    def finding(self, file: str, line: int, evidence: str, *, detail: str = "") -> Finding:
+        """A finding of this rule; `detail` is appended to the rule's message."""
+        message = f"{self.message} {detail}".strip() if detail else self.message
+        return Finding.create(
+            self.id, self.severity, self.category, message, file=file, line=line, evidence=evidence
+        )
+
+    def search(self, text: str) -> Iterator[tuple[int, str]]:
+        """(line number, matched line) for each line of `text` a pattern matches and no
+        `unless` pattern does. One hit per line."""
+        if not self.patterns:
+            return
+        for number, line in enumerate(text.splitlines(), start=1):
+            if self.line_matches(line):
+                yield number, line
+
+    def line_matches(self, line: str) -> bool:
+        """Does this rule fire on one line of text?"""
+        for window in _windows(line):
+            if any(p.search(window) for p in self.patterns) and not any(
+                u.search(window) for u in self.unless
+            ):
+                return True
+        return False
+
+
+def _windows(line: str) -> Iterator[str]:
+    if len(line) <= MATCH_WINDOW:
+        yield line
+        return
+    step = MATCH_WINDOW - _WINDOW_OVERLAP
+    for start in range(0, len(line), step):
+        yield line[start : start + MATCH_WINDOW]
+
+
+@dataclass(frozen=True)
+class Signatures:
+    """A loaded signature bundle."""
+
+    version: str
+    root: Path
+    rules: Mapping[str, Rule]
+    lists: Mapping[str, tuple[str, ...]]
+
+    def for_analyzer(self, analyzer: str) -> tuple[Rule, ...]:
+        """The rules an analyzer owns, in catalog order."""
+        return tuple(r for r in self.rules.values() if r.analyzer == analyzer)
+
+    def rule(self, rule_id: str) -> Rule:
+        """A rule by id; a missing id is a bug in the bundle, reported as such."""
+        try:
+            return self.rules[rule_id]
+        except KeyError:
+            raise InputError(f"signature bundle {self.root} has no rule {rule_id}") from None
+
+    @property
+    def semgrep_dir(self) -> Path:
+        """The folder of semgrep rules (one YAML per rule, file stem = rule id)."""
+        return self.root / "semgrep"
+
+
+def _compile(values: object, where: str) -> tuple[re.Pattern[str], ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InputError(f"{where}: patterns must be a list of strings")
+    try:
+        return tuple(re.compile(v) for v in values)
+    except re.error as exc:
+        raise InputError(f"{where}: bad regular expression: {exc}") from exc
+
+
+def _fixtures(values: object, where: str) -> tuple[Fixture, ...]:
+    if values is None:
+        return ()
+    if not isinstance(values, list):
+        raise InputError(f"{where}: fixtures must be a list")
+    out: list[Fixture] = []
+    for value in values:
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+            out.append({str(k): v for k, v in value.items()})
+        else:
+            raise InputError(f"{where}: a fixture is a string or a mapping of path to text")
+    return tuple(out)
+
+
+_RULE_KEYS = frozenset(
+    {"id", "severity", "category", "message", "scope", "patterns", "unless", "source", "options", "fires", "ok"}
+)
+
+
+def _rule(raw: object, analyzer: str, where: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise InputError(f"{where}: each rule is a mapping")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise InputError(f"{where}: unknown keys {sorted(unknown)}")
+    rule_id = raw.get("id")
+    message = raw.get("message")
+    if not isinstance(rule_id, str) or not re.fullmatch(r"SKS-[A-Z]+-[0-9A-Z-]+", rule_id):
+        raise InputError(f"{where}: rule id {rule_id!r} is not of the form SKS-AREA-NNN")
+    if not isinstance(message, str) or not message.strip():
+        raise InputError(f"{where}: rule {rule_id} has no message")
+    try:
+        severity = Severity(raw.get("severity"))
+        category = Category(raw.get("category"))
+    except ValueError as exc:
+        raise InputError(f"{where}: rule {rule_id}: {exc}") from exc
+    options = raw.get("options") or {}
+    if not isinstance(options, dict):
+        raise InputError(f"{where}: rule {rule_id}: options must be a mapping")
+    here = f"{where}: rule {rule_id}"
+    return Rule(
+        id=rule_id,
+        analyzer=analyzer,
+        severity=severity,
+        category=category,
+        message=" ".join(message.split()),
+        scope=str(raw.get("scope") or ""),
+        patterns=_compile(raw.get("patterns"), here),
+        unless=_compile(raw.get("unless"), here),
+        source=str(raw.get("source") or ""),
+        options={str(k): v for k, v in options.items()},
+        fires=_fixtures(raw.get("fires"), here),
+        ok=_fixtures(raw.get("ok"), here),
+    )
+
+
+def _semgrep_rule(path: Path) -> Rule:
+    """Catalog entry of a semgrep rule: its metadata says severity and category."""
+    where = str(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{where}: cannot read semgrep rule: {exc}") from exc
+    rules = doc.get("rules") if isinstance(doc, dict) else None
+    if not isinstance(rules, list) or len(rules) != 1 or not isinstance(rules[0], dict):
+        raise InputError(f"{where}: a semgrep rule file holds exactly one rule")
+    raw = rules[0]
+    if raw.get("id") != path.stem:
+        raise InputError(f"{where}: the rule id must equal the file name ({path.stem})")
+    metadata = raw.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise InputError(f"{where}: metadata must be a mapping")
+    return _rule(
+        {
+            "id": raw.get("id"),
+            "severity": metadata.get("skillscan-severity"),
+            "category": metadata.get("category"),
+            "message": raw.get("message"),
+        },
+        "semgrep",
+        where,
+    )
+
+
+def _read_list(path: Path) -> tuple[str, ...]:
+    """A list file: one value per line; `#` starts a comment (where the value came from)."""
+    values = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        value = line.split("#", 1)[0].strip()
+        if value:
+            values.append(value)
+    return tuple(values)
+
+
+@functools.cache
+def load_signatures(directory: Path | None = None) -> Signatures:
+    """Load and validate a signature bundle (the bundled one by default). Cached per folder."""
+    root = directory if directory is not None else bundled_path("signatures")
+    try:
+        version = (root / "VERSION").read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InputError(f"{root} is not a signature bundle (no VERSION file)") from exc
+    rules: dict[str, Rule] = {}
+
+    def add(rule: Rule) -> None:
+        if rule.id in rules:
+            raise InputError(f"{root}: rule id {rule.id} is defined twice")
+        rules[rule.id] = rule
+
+    for catalog in sorted((root / "rules").glob("*.yaml")):
+        try:
+            doc = yaml.safe_load(catalog.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(f"{catalog}: cannot read rule catalog: {exc}") from exc
+        entries = doc.get("rules") if isinstance(doc, dict) else None
+        if not isinstance(entries, list):
+            raise InputError(f"{catalog}: expected a top-level 'rules' list")
+        for index, raw in enumerate(entries):
+            add(_rule(raw, catalog.stem, f"{catalog}#{index}"))
+    for semgrep_file in sorted((root / "semgrep").glob("*.yaml")):
+        add(_semgrep_rule(semgrep_file))
+    lists = {p.stem: _read_list(p) for p in sorted((root / "lists").glob("*.txt"))}
+    return Signatures(version=version, root=root, rules=rules, lists=lists)
