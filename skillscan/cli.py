@@ -76,7 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="skill folder, folder of skills or SKILL.md")
+    scan.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help="skill folder, folder of skills or SKILL.md",
+    )
     scan.add_argument(
         "--format",
         action="append",
@@ -84,13 +90,22 @@ def build_parser() -> argparse.ArgumentParser:
         dest="formats",
         help="report format; repeat for several (each extra one needs --output-FORMAT). Default: text",
     )
-    scan.add_argument("--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout")
+    scan.add_argument(
+        "--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout"
+    )
     for fmt in FORMATS:
         scan.add_argument(
-            f"--output-{fmt}", type=Path, metavar="FILE", help=f"write the {fmt} report to FILE (implies --format {fmt})"
+            f"--output-{fmt}",
+            type=Path,
+            metavar="FILE",
+            help=f"write the {fmt} report to FILE (implies --format {fmt})",
         )
     scan.add_argument(
-        "--jobs", type=_positive, default=os.cpu_count() or 1, metavar="N", help="worker processes (default: CPU count)"
+        "--jobs",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker processes (default: CPU count)",
     )
     scan.add_argument(
         "--fail-on",
@@ -98,21 +113,48 @@ def build_parser() -> argparse.ArgumentParser:
         default="block",
         help="exit 1 when any skill gets this verdict or worse (default: block)",
     )
-    scan.add_argument("--signatures", type=Path, metavar="DIR", help="use this signature bundle instead of the bundled one")
-    bounds = scan.add_argument_group("bounds (past any bound the skill is blocked, never silently passed)")
-    bounds.add_argument("--max-files", type=_positive, default=1000, metavar="N", help="files per skill (1000)")
-    bounds.add_argument(
-        "--max-file-bytes", type=_positive, default=5 * 1024 * 1024, metavar="N", help="bytes per file (5 MiB)"
+    scan.add_argument(
+        "--signatures",
+        type=Path,
+        metavar="DIR",
+        help="use this signature bundle instead of the bundled one",
+    )
+    bounds = scan.add_argument_group(
+        "bounds (past any bound the skill is blocked, never silently passed)"
     )
     bounds.add_argument(
-        "--max-total-bytes", type=_positive, default=50 * 1024 * 1024, metavar="N", help="bytes per skill (50 MiB)"
-    )
-    bounds.add_argument("--max-depth", type=_positive, default=16, metavar="N", help="folder nesting (16)")
-    bounds.add_argument(
-        "--analyzer-timeout", type=_seconds, default=30.0, metavar="S", help="seconds per analyzer per skill (30)"
+        "--max-files", type=_positive, default=1000, metavar="N", help="files per skill (1000)"
     )
     bounds.add_argument(
-        "--semgrep-timeout", type=_positive, default=10, metavar="S", help="semgrep seconds per rule per file (10)"
+        "--max-file-bytes",
+        type=_positive,
+        default=5 * 1024 * 1024,
+        metavar="N",
+        help="bytes per file (5 MiB)",
+    )
+    bounds.add_argument(
+        "--max-total-bytes",
+        type=_positive,
+        default=50 * 1024 * 1024,
+        metavar="N",
+        help="bytes per skill (50 MiB)",
+    )
+    bounds.add_argument(
+        "--max-depth", type=_positive, default=16, metavar="N", help="folder nesting (16)"
+    )
+    bounds.add_argument(
+        "--analyzer-timeout",
+        type=_seconds,
+        default=30.0,
+        metavar="S",
+        help="seconds per analyzer per skill (30)",
+    )
+    bounds.add_argument(
+        "--semgrep-timeout",
+        type=_positive,
+        default=10,
+        metavar="S",
+        help="semgrep seconds per rule per file (10)",
     )
     return parser
 
@@ -131,7 +173,10 @@ def _destinations(args: argparse.Namespace) -> list[tuple[str, Path | None]]:
             f"formats {', '.join(plain)} would all go to the same place",
             hint="give each extra format its own --output-FORMAT FILE",
         )
-    out = [(fmt, getattr(args, f"output_{fmt}") or (args.output if fmt in plain else None)) for fmt in formats]
+    out = [
+        (fmt, getattr(args, f"output_{fmt}") or (args.output if fmt in plain else None))
+        for fmt in formats
+    ]
     for _, dest in out:
         if dest is not None and not dest.parent.is_dir():
             raise InputError(f"cannot write {dest}: folder {dest.parent} does not exist")

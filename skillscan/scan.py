@@ -113,7 +113,9 @@ def _worker_task(args: tuple[str, ScanOptions]) -> _Partial:
     return _analyze_root(*args)
 
 
-def _analyze_all(roots: Sequence[str], options: ScanOptions, progress: Progress | None) -> list[_Partial]:
+def _analyze_all(
+    roots: Sequence[str], options: ScanOptions, progress: Progress | None
+) -> list[_Partial]:
     """Per-skill analysis of every root, in worker processes when jobs > 1."""
     done: dict[str, _Partial] = {}
     if options.jobs <= 1 or len(roots) <= 1:
@@ -177,7 +179,9 @@ def scan_roots(
     settings = options.semgrep
     if settings.jobs != options.jobs:
         settings = dataclasses.replace(settings, jobs=options.jobs)
-    semgrep_findings = semgrep_analyzer.analyze_batch([list(p.targets) for p in partials], signatures, settings)
+    semgrep_findings = semgrep_analyzer.analyze_batch(
+        [list(p.targets) for p in partials], signatures, settings
+    )
     if progress:
         progress(len(partials), len(partials), "semgrep")
     reports = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,10 +19,9 @@ import yaml
 from skillscan.errors import InputError
 from skillscan.model import Category, Finding, Severity
 
-# Lines longer than this are matched in overlapping windows, so a regex never sees an
-# unbounded input (minified files hold megabyte-long lines).
+# `unless` patterns read at most this much of a matched line (minified files hold
+# megabyte-long lines).
 MATCH_WINDOW = 4096
-_WINDOW_OVERLAP = 256
 
 
 def bundled_path(name: str) -> Path:
@@ -33,8 +32,17 @@ def bundled_path(name: str) -> Path:
     checkout = Path(__file__).resolve().parent.parent / name
     if checkout.is_dir():
         return checkout
-    raise InputError(f"the bundled {name}/ folder is missing from this installation", hint="reinstall skillscan")
+    raise InputError(
+        f"the bundled {name}/ folder is missing from this installation", hint="reinstall skillscan"
+    )
 
+
+# Where a pattern rule looks (a rule lists one or more):
+#   markdown - SKILL.md and other prose files (.md, .txt, .rst ...), code blocks included
+#   code     - scripts (by extension or shebang)
+#   config   - data and config files (.json, .yaml, .toml, .env ...)
+#   decoded  - text recovered from encoded payloads (base64, hex, ...) by the encoding analyzer
+SCOPES = frozenset({"markdown", "code", "config", "decoded"})
 
 # A fixture is a SKILL.md body (str) or a whole skill as {relative path: text}.
 Fixture = str | Mapping[str, str]
@@ -49,8 +57,9 @@ class Rule:
     severity: Severity
     category: Category
     message: str
-    scope: str = ""
+    scopes: tuple[str, ...] = ()  # which texts a pattern rule reads: see SCOPES
     patterns: tuple[re.Pattern[str], ...] = ()
+    keywords: tuple[str, ...] = ()  # lower-case prefilter: the rule runs only if one occurs
     unless: tuple[re.Pattern[str], ...] = ()
     source: str = ""
     options: Mapping[str, object] = field(default_factory=dict)
@@ -64,32 +73,60 @@ class Rule:
             self.id, self.severity, self.category, message, file=file, line=line, evidence=evidence
         )
 
-    def search(self, text: str) -> Iterator[tuple[int, str]]:
-        """(line number, matched line) for each line of `text` a pattern matches and no
-        `unless` pattern does. One hit per line."""
+    def findings_in(
+        self,
+        text: str,
+        file: str,
+        *,
+        first_line: int = 1,
+        prefix: str = "",
+        lowered: str | None = None,
+    ) -> list[Finding]:
+        """A finding for each line of `text` this rule matches; `first_line` is the line of
+        `file` where `text` starts, `prefix` is put before the evidence (e.g. 'decoded: ').
+        Pass `lowered` (text.lower()) when running many rules over one text."""
+        return [
+            self.finding(file, first_line + number - 1, prefix + line)
+            for number, line in self.search(text, lowered)
+        ]
+
+    def search(self, text: str, lowered: str | None = None) -> Iterator[tuple[int, str]]:
+        """(line number, line) for each line where a pattern matches and no `unless` pattern
+        matches that line; one hit per line. Patterns run over the whole text (use `(?m)`
+        for line anchors and bounded repeats like `[^\\n]{0,200}`); `keywords`, when given,
+        are a cheap case-insensitive prefilter: the rule runs only if one of them occurs."""
         if not self.patterns:
             return
-        for number, line in enumerate(text.splitlines(), start=1):
-            if self.line_matches(line):
-                yield number, line
-
-    def line_matches(self, line: str) -> bool:
-        """Does this rule fire on one line of text?"""
-        for window in _windows(line):
-            if any(p.search(window) for p in self.patterns) and not any(
-                u.search(window) for u in self.unless
-            ):
-                return True
-        return False
-
-
-def _windows(line: str) -> Iterator[str]:
-    if len(line) <= MATCH_WINDOW:
-        yield line
+        if self.keywords:
+            haystack = lowered if lowered is not None else text.lower()
+            if not any(k in haystack for k in self.keywords):
+                return
+        seen: set[int] = set()
+        for pattern in self.patterns:
+            for match in pattern.finditer(text):
+                start = text.rfind("\n", 0, match.start()) + 1
+                if start in seen:
+                    continue
+                end = text.find("\n", match.start())
+                line = text[start : end if end >= 0 else len(text)]
+                if any(u.search(line[:MATCH_WINDOW]) for u in self.unless):
+                    continue
+                seen.add(start)
+                yield text.count("\n", 0, start) + 1, line
         return
-    step = MATCH_WINDOW - _WINDOW_OVERLAP
-    for start in range(0, len(line), step):
-        yield line[start : start + MATCH_WINDOW]
+
+
+def scan_text(
+    rules: Iterable[Rule], text: str, file: str, *, first_line: int = 1, prefix: str = ""
+) -> list[Finding]:
+    """Run many pattern rules over one text (lower-cased once for the keyword prefilter)."""
+    lowered = text.lower()
+    findings: list[Finding] = []
+    for rule in rules:
+        findings.extend(
+            rule.findings_in(text, file, first_line=first_line, prefix=prefix, lowered=lowered)
+        )
+    return findings
 
 
 @dataclass(frozen=True)
@@ -100,6 +137,10 @@ class Signatures:
     root: Path
     rules: Mapping[str, Rule]
     lists: Mapping[str, tuple[str, ...]]
+
+    def with_scope(self, scope: str) -> tuple[Rule, ...]:
+        """Every pattern rule that reads texts of this scope, whichever analyzer owns it."""
+        return tuple(r for r in self.rules.values() if scope in r.scopes and r.patterns)
 
     def for_analyzer(self, analyzer: str) -> tuple[Rule, ...]:
         """The rules an analyzer owns, in catalog order."""
@@ -116,6 +157,17 @@ class Signatures:
     def semgrep_dir(self) -> Path:
         """The folder of semgrep rules (one YAML per rule, file stem = rule id)."""
         return self.root / "semgrep"
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    """A scope given as 'a, b', a single word, or a list."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, list):
+        return tuple(str(v).strip() for v in value)
+    return (str(value),)
 
 
 def _compile(values: object, where: str) -> tuple[re.Pattern[str], ...]:
@@ -148,7 +200,19 @@ def _fixtures(values: object, where: str) -> tuple[Fixture, ...]:
 
 
 _RULE_KEYS = frozenset(
-    {"id", "severity", "category", "message", "scope", "patterns", "unless", "source", "options", "fires", "ok"}
+    {
+        "id",
+        "severity",
+        "category",
+        "message",
+        "scope",
+        "patterns",
+        "unless",
+        "source",
+        "options",
+        "fires",
+        "ok",
+    }
 )
 
 
@@ -173,13 +237,19 @@ def _rule(raw: object, analyzer: str, where: str) -> Rule:
     if not isinstance(options, dict):
         raise InputError(f"{where}: rule {rule_id}: options must be a mapping")
     here = f"{where}: rule {rule_id}"
+    scopes = _strings(raw.get("scope"))
+    if set(scopes) - SCOPES:
+        raise InputError(
+            f"{here}: unknown scope {sorted(set(scopes) - SCOPES)}; use {sorted(SCOPES)}"
+        )
     return Rule(
         id=rule_id,
         analyzer=analyzer,
         severity=severity,
         category=category,
         message=" ".join(message.split()),
-        scope=str(raw.get("scope") or ""),
+        scopes=scopes,
+        keywords=tuple(k.lower() for k in _strings(raw.get("keywords"))),
         patterns=_compile(raw.get("patterns"), here),
         unless=_compile(raw.get("unless"), here),
         source=str(raw.get("source") or ""),

@@ -31,6 +31,66 @@ SKIPPED_DIRS = frozenset({".git"})
 OPENCLAW_KEYS = ("openclaw", "clawdbot", "clawdis")
 
 
+# How a text file is read by the pattern analyzers (SkillFile.role).
+MARKDOWN_SUFFIXES = frozenset(
+    {".md", ".markdown", ".mdx", ".txt", ".rst", ".adoc", ".org", ".html", ".htm"}
+)
+CODE_SUFFIXES = frozenset(
+    {
+        ".py",
+        ".pyw",
+        ".sh",
+        ".bash",
+        ".zsh",
+        ".ksh",
+        ".fish",
+        ".command",
+        ".js",
+        ".mjs",
+        ".cjs",
+        ".jsx",
+        ".ts",
+        ".mts",
+        ".cts",
+        ".tsx",
+        ".ps1",
+        ".psm1",
+        ".psd1",
+        ".bat",
+        ".cmd",
+        ".vbs",
+        ".rb",
+        ".pl",
+        ".php",
+        ".go",
+        ".rs",
+        ".java",
+        ".kt",
+        ".swift",
+        ".lua",
+        ".applescript",
+        ".scpt",
+    }
+)
+CONFIG_SUFFIXES = frozenset(
+    {
+        ".json",
+        ".jsonc",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".conf",
+        ".env",
+        ".plist",
+        ".xml",
+        ".service",
+        ".desktop",
+    }
+)
+
+
 @dataclass(frozen=True)
 class Limits:
     """Hard bounds on what is read from one skill; past any bound the scan fails closed."""
@@ -104,6 +164,20 @@ class SkillFile:
         if self.data is None or self.encoding in (Encoding.BINARY, Encoding.UNREAD):
             return None
         return self.data.decode("utf-8", errors="replace")
+
+    @property
+    def role(self) -> str:
+        """What the text is for: 'markdown' (prose), 'code' (a script), 'config', or 'other'."""
+        if self.text is None:
+            return "other"
+        suffix = self.suffix
+        if suffix in CODE_SUFFIXES or (not suffix and self.text.startswith("#!")):
+            return "code"
+        if suffix in MARKDOWN_SUFFIXES or not suffix:
+            return "markdown"
+        if suffix in CONFIG_SUFFIXES or posixpath.basename(self.path).startswith(".env"):
+            return "config"
+        return "other"
 
     @property
     def suffix(self) -> str:
@@ -266,7 +340,9 @@ class _Walk:
             subdirs = self.scan_directory(directory, rel_dir, depth)
             stack.extend(reversed(subdirs))
 
-    def scan_directory(self, directory: Path, rel_dir: str, depth: int) -> list[tuple[Path, str, int]]:
+    def scan_directory(
+        self, directory: Path, rel_dir: str, depth: int
+    ) -> list[tuple[Path, str, int]]:
         limits = self.limits
         try:
             entries: list[os.DirEntry[str]] = []
@@ -283,7 +359,11 @@ class _Walk:
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             if len(rel.encode("utf-8", "surrogateescape")) > limits.max_path_length:
-                self.breach(Breach.PATH_LENGTH, rel[:120] + "…", f"path longer than {limits.max_path_length} bytes")
+                self.breach(
+                    Breach.PATH_LENGTH,
+                    rel[:120] + "…",
+                    f"path longer than {limits.max_path_length} bytes",
+                )
                 continue
             try:
                 info = entry.stat(follow_symlinks=False)
@@ -294,12 +374,18 @@ class _Walk:
                 if entry.name in SKIPPED_DIRS:
                     self.skipped.append(rel)
                 elif depth + 1 > limits.max_depth:
-                    self.breach(Breach.DEPTH, rel, f"folder nested deeper than {limits.max_depth} levels")
+                    self.breach(
+                        Breach.DEPTH, rel, f"folder nested deeper than {limits.max_depth} levels"
+                    )
                 else:
                     subdirs.append((Path(entry.path), rel, depth + 1))
                 continue
             if len(self.files) >= limits.max_files:
-                self.breach(Breach.FILE_COUNT, rel, f"more than {limits.max_files} files; the rest were not read")
+                self.breach(
+                    Breach.FILE_COUNT,
+                    rel,
+                    f"more than {limits.max_files} files; the rest were not read",
+                )
                 self.stopped = True
                 return []
             self.files.append(self.record(Path(entry.path), rel, info))
@@ -313,17 +399,29 @@ class _Walk:
             except OSError:
                 target = ""
             return SkillFile(
-                rel, EntryKind.SYMLINK, info.st_size, link_target=target, link_inside=_link_inside(rel, target)
+                rel,
+                EntryKind.SYMLINK,
+                info.st_size,
+                link_target=target,
+                link_inside=_link_inside(rel, target),
             )
         if not stat.S_ISREG(mode):
             return SkillFile(rel, EntryKind.SPECIAL, 0, special=_special_name(mode))
         executable = bool(mode & 0o111)
         limits = self.limits
         if info.st_size > limits.max_file_bytes:
-            self.breach(Breach.FILE_SIZE, rel, f"{info.st_size} bytes, over the {limits.max_file_bytes}-byte bound")
+            self.breach(
+                Breach.FILE_SIZE,
+                rel,
+                f"{info.st_size} bytes, over the {limits.max_file_bytes}-byte bound",
+            )
             return SkillFile(rel, EntryKind.FILE, info.st_size, executable)
         if self.total + info.st_size > limits.max_total_bytes:
-            self.breach(Breach.TOTAL_SIZE, rel, f"skill larger than {limits.max_total_bytes} bytes; file not read")
+            self.breach(
+                Breach.TOTAL_SIZE,
+                rel,
+                f"skill larger than {limits.max_total_bytes} bytes; file not read",
+            )
             return SkillFile(rel, EntryKind.FILE, info.st_size, executable)
         try:
             data = read_regular_file(path, limits.max_file_bytes)
@@ -343,7 +441,9 @@ class _NoAliasLoader(yaml.SafeLoader):
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", event.start_mark)
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases are not allowed", event.start_mark
+            )
         return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
 
 
@@ -407,12 +507,16 @@ def _openclaw(data: Mapping[str, object]) -> OpenClawMeta | None:
                 env=_strings(requires.get("env")),
                 config=_strings(requires.get("config")),
                 primary_env=primary if isinstance(primary, str) else None,
-                install=tuple(_install_spec(m) for item in installs if (m := _mapping(item)) is not None),
+                install=tuple(
+                    _install_spec(m) for item in installs if (m := _mapping(item)) is not None
+                ),
             )
     return None
 
 
-def parse_frontmatter(text: str, max_bytes: int = DEFAULT_LIMITS.max_frontmatter_bytes) -> tuple[Frontmatter, str, int]:
+def parse_frontmatter(
+    text: str, max_bytes: int = DEFAULT_LIMITS.max_frontmatter_bytes
+) -> tuple[Frontmatter, str, int]:
     """Split SKILL.md into (frontmatter, body, body's first line). Never raises."""
     if text.startswith("\ufeff"):
         text = text[1:]
@@ -421,7 +525,11 @@ def parse_frontmatter(text: str, max_bytes: int = DEFAULT_LIMITS.max_frontmatter
         return Frontmatter(present=False, error="SKILL.md has no YAML frontmatter"), text, 1
     end = next((i for i in range(1, len(lines)) if lines[i].rstrip("\r\n") in ("---", "...")), None)
     if end is None:
-        return Frontmatter(present=False, error="frontmatter is not closed by a '---' line"), text, 1
+        return (
+            Frontmatter(present=False, error="frontmatter is not closed by a '---' line"),
+            text,
+            1,
+        )
     raw = "".join(lines[1:end])
     body = "".join(lines[end + 1 :])
     if len(raw.encode("utf-8", "replace")) > max_bytes:
@@ -431,7 +539,11 @@ def parse_frontmatter(text: str, max_bytes: int = DEFAULT_LIMITS.max_frontmatter
         data = yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Frontmatter(present=True, error=f"invalid YAML: {first_line}", end_line=end + 1), body, end + 2
+        return (
+            Frontmatter(present=True, error=f"invalid YAML: {first_line}", end_line=end + 1),
+            body,
+            end + 2,
+        )
     if not isinstance(data, dict):
         kind = type(data).__name__
         error = f"frontmatter is a {kind}, not a mapping"
@@ -476,10 +588,18 @@ def load_skill(root: Path, limits: Limits = DEFAULT_LIMITS) -> Skill:
     skill_md = find_skill_md(top_names) or ""
     entry = next((f for f in files if f.path == skill_md), None) if skill_md else None
     if entry is None:
-        frontmatter, body, body_line = Frontmatter(present=False, error="the folder holds no SKILL.md"), "", 1
+        frontmatter, body, body_line = (
+            Frontmatter(present=False, error="the folder holds no SKILL.md"),
+            "",
+            1,
+        )
     elif entry.text is None:
         reason = "a symlink" if entry.kind is EntryKind.SYMLINK else "not readable text"
-        frontmatter, body, body_line = Frontmatter(present=False, error=f"SKILL.md is {reason}"), "", 1
+        frontmatter, body, body_line = (
+            Frontmatter(present=False, error=f"SKILL.md is {reason}"),
+            "",
+            1,
+        )
     else:
         frontmatter, body, body_line = parse_frontmatter(entry.text, limits.max_frontmatter_bytes)
         if frontmatter.error and "larger than" in frontmatter.error:
@@ -512,9 +632,13 @@ def discover(path: Path) -> list[Path]:
     try:
         info = path.lstat()
     except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or 'cannot be read'}", hint="check the path exists") from exc
+        raise InputError(
+            f"{path}: {exc.strerror or 'cannot be read'}", hint="check the path exists"
+        ) from exc
     if stat.S_ISLNK(info.st_mode):
-        path = path.resolve()  # the user's own argument may be a link; nothing inside it is followed
+        path = (
+            path.resolve()
+        )  # the user's own argument may be a link; nothing inside it is followed
         info = path.stat()
     if stat.S_ISREG(info.st_mode):
         if path.name.lower() == SKILL_FILE.lower():
@@ -534,7 +658,9 @@ def discover(path: Path) -> list[Path]:
             continue  # an unreadable folder below a skill shows up in that skill's own walk
         seen += len(entries)
         if seen > DISCOVERY_MAX_ENTRIES:
-            raise InputError(f"{path} holds more than {DISCOVERY_MAX_ENTRIES} entries; scan a smaller tree")
+            raise InputError(
+                f"{path} holds more than {DISCOVERY_MAX_ENTRIES} entries; scan a smaller tree"
+            )
         names = [e.name for e in entries if e.is_file(follow_symlinks=False) or e.is_symlink()]
         if find_skill_md(names):
             found.append(directory)

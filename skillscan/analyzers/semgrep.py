@@ -126,7 +126,9 @@ def targets(skill: Skill) -> list[Target]:
 
 def find_semgrep(explicit: str | None = None) -> str:
     """The semgrep CLI: given, beside this Python (same venv), or on PATH."""
-    candidates = [explicit] if explicit else [str(Path(sys.executable).with_name("semgrep")), "semgrep"]
+    candidates = (
+        [explicit] if explicit else [str(Path(sys.executable).with_name("semgrep")), "semgrep"]
+    )
     for candidate in candidates:
         found = shutil.which(candidate) if candidate else None
         if found:
@@ -153,7 +155,9 @@ def _environment(private: Path) -> dict[str, str]:
     return env
 
 
-def _run(argv: list[str], env: Mapping[str, str], cwd: Path, timeout: float) -> tuple[int, str, str]:
+def _run(
+    argv: list[str], env: Mapping[str, str], cwd: Path, timeout: float
+) -> tuple[int, str, str]:
     """Run semgrep in its own process group; on timeout kill the whole group (semgrep-core too)."""
     with subprocess.Popen(
         argv,
@@ -214,7 +218,9 @@ def analyze_batch(
         return results
     binary = find_semgrep(settings.binary)
     for batch in _chunks(skill_targets, settings.max_batch_files):
-        for index, findings in _run_batch(binary, batch, skill_targets, signatures, settings).items():
+        for index, findings in _run_batch(
+            binary, batch, skill_targets, signatures, settings
+        ).items():
             results[index].extend(findings)
     return results
 
@@ -238,7 +244,9 @@ def _run_batch(
         for index in batch:
             for target in skill_targets[index]:
                 if len(target.text) > settings.max_target_bytes:
-                    detail = f"{len(target.text)} characters, over semgrep's {settings.max_target_bytes}"
+                    detail = (
+                        f"{len(target.text)} characters, over semgrep's {settings.max_target_bytes}"
+                    )
                     out[index].append(partial(signatures, target, detail))
                     continue
                 key = (target.staged_suffix, target.text)
@@ -246,7 +254,9 @@ def _run_batch(
                 if name is None:
                     name = f"f{len(by_content)}{target.staged_suffix}"
                     by_content[key] = name
-                    (stage / name).write_text(target.text, encoding="utf-8", errors="surrogateescape")
+                    (stage / name).write_text(
+                        target.text, encoding="utf-8", errors="surrogateescape"
+                    )
                     staged[name] = []
                 staged[name].append((index, target))
         if not staged:

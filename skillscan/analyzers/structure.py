@@ -50,9 +50,13 @@ def analyze(skill: Skill, signatures: Signatures) -> list[Finding]:
             native = _magic(entry.data, _EXECUTABLE_MAGIC)
             archive = _magic(entry.data, _ARCHIVE_MAGIC)
             if native:
-                findings.append(rule("SKS-STRUCT-005").finding(entry.path, 0, f"{entry.path}: {native}"))
+                findings.append(
+                    rule("SKS-STRUCT-005").finding(entry.path, 0, f"{entry.path}: {native}")
+                )
             elif archive and entry.suffix not in _DOCUMENT_SUFFIXES:
-                findings.append(rule("SKS-STRUCT-006").finding(entry.path, 0, f"{entry.path}: {archive}"))
+                findings.append(
+                    rule("SKS-STRUCT-006").finding(entry.path, 0, f"{entry.path}: {archive}")
+                )
         elif entry.encoding is Encoding.INVALID_UTF8:
             findings.append(rule("SKS-STRUCT-008").finding(entry.path, 0, entry.path))
     for breach in skill.breaches:

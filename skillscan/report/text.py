@@ -10,7 +10,11 @@ from rich.markup import escape
 
 from skillscan.model import ScanResult, Severity, Verdict
 
-_VERDICT_STYLE = {Verdict.BLOCK: "bold red", Verdict.REVIEW: "bold yellow", Verdict.PASS: "bold green"}
+_VERDICT_STYLE = {
+    Verdict.BLOCK: "bold red",
+    Verdict.REVIEW: "bold yellow",
+    Verdict.PASS: "bold green",
+}
 _SEVERITY_STYLE = {
     Severity.CRITICAL: "bold red",
     Severity.HIGH: "red",
@@ -29,11 +33,18 @@ class TextFormatter:
         """The report as text."""
         buffer = io.StringIO()
         console = Console(
-            file=buffer, force_terminal=color, no_color=not color, width=100, highlight=False, soft_wrap=True
+            file=buffer,
+            force_terminal=color,
+            no_color=not color,
+            width=100,
+            highlight=False,
+            soft_wrap=True,
         )
         for report in result.reports:
             style = _VERDICT_STYLE[report.verdict]
-            console.print(f"[{style}]{report.verdict.value.upper():6}[/] {escape(report.name)}  [dim]{escape(report.path)}[/]")
+            console.print(
+                f"[{style}]{report.verdict.value.upper():6}[/] {escape(report.name)}  [dim]{escape(report.path)}[/]"
+            )
             for f in report.findings:
                 where = f"{f.file}:{f.line}" if f.line else f.file
                 ack = " [dim](acknowledged)[/]" if f.acknowledged else ""
