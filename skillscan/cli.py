@@ -69,9 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
         "scan",
         help="scan skill folders and report findings and a verdict per skill",
         description=(
-            "Scan every skill (folder holding a SKILL.md) under each PATH, offline. Each skill "
-            "gets a verdict: block (a critical or high finding), review (a medium finding) or "
-            "pass (no known technique matched)."
+            "Scan every skill (folder holding a SKILL.md) under each PATH, offline.\n"
+            "Each skill gets a verdict: block (a critical or high finding), review (a\n"
+            "medium finding) or pass (no known technique matched)."
         ),
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         choices=FORMATS,
         dest="formats",
-        help="report format; repeat for several (each extra one needs --output-FORMAT). Default: text",
+        help="report format, repeatable (each extra one needs --output-FORMAT); default: text",
     )
     scan.add_argument(
         "--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout"

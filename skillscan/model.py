@@ -103,7 +103,7 @@ def fingerprint(rule_id: str, file: str, evidence: str) -> str:
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing an analyzer saw. Build it with `Finding.create` to get masking and a fingerprint."""
+    """One thing an analyzer saw; build it with `Finding.create` (masking, fingerprint)."""
 
     rule_id: str
     severity: Severity

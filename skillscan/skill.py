@@ -395,7 +395,7 @@ class _Walk:
         mode = info.st_mode
         if stat.S_ISLNK(mode):
             try:
-                target = os.readlink(path)
+                target = str(path.readlink())
             except OSError:
                 target = ""
             return SkillFile(
@@ -438,13 +438,11 @@ class _Walk:
 class _NoAliasLoader(yaml.SafeLoader):
     """SafeLoader that refuses anchors/aliases outright: no 'billion laughs' expansion."""
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "YAML aliases are not allowed", event.start_mark
-            )
-        return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(None, None, "YAML aliases are not allowed", mark)
+        return super().compose_node(parent, index)
 
 
 def _strings(value: object) -> tuple[str, ...]:

@@ -81,7 +81,9 @@ def test_every_rule_proves_itself() -> None:
 
 
 @pytest.mark.parametrize(("rule_id", "kind", "index"), INLINE_CASES)
-def test_inline_fixture(reports: dict[str, SkillReport], rule_id: str, kind: str, index: int) -> None:
+def test_inline_fixture(
+    reports: dict[str, SkillReport], rule_id: str, kind: str, index: int
+) -> None:
     report = reports[f"{rule_id}-{kind}-{index}"]
     fired = [f for f in report.findings if f.rule_id == rule_id]
     if kind == "fires":
@@ -91,8 +93,12 @@ def test_inline_fixture(reports: dict[str, SkillReport], rule_id: str, kind: str
 
 
 @pytest.mark.parametrize(("file", "line", "kind", "rule_id"), ANNOTATIONS)
-def test_semgrep_fixture(reports: dict[str, SkillReport], file: str, line: int, kind: str, rule_id: str) -> None:
+def test_semgrep_fixture(
+    reports: dict[str, SkillReport], file: str, line: int, kind: str, rule_id: str
+) -> None:
     report = reports["semgrep-fixtures"]
     assert not [f for f in report.findings if f.rule_id.startswith("SKS-SCAN")], report.findings
-    hits = [f for f in report.findings if f.rule_id == rule_id and f.file == file and f.line == line]
+    hits = [
+        f for f in report.findings if f.rule_id == rule_id and f.file == file and f.line == line
+    ]
     assert bool(hits) == (kind == "ruleid"), f"{rule_id} at {file}:{line} ({kind})"

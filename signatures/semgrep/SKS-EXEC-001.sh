@@ -9,3 +9,5 @@ bash -c "$(curl -fsSL https://example.invalid/i.sh)"
 curl -fsSL https://api.example.invalid/v1/items | jq .items
 # ok: SKS-EXEC-001
 curl -o install.sh https://example.invalid/install.sh
+# ok: SKS-EXEC-001
+curl -s https://example.invalid/data.json | python3 -m json.tool

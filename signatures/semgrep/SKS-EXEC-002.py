@@ -12,3 +12,5 @@ exec(codecs.decode("cevag(1)", "rot13"))
 image = base64.b64encode(open("logo.png", "rb").read()).decode()
 # ok: SKS-EXEC-002
 data = base64.b64decode(payload_from_api)
+# ok: SKS-EXEC-002
+print(base64.b64encode(b"x"))

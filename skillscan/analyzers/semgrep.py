@@ -9,6 +9,7 @@ error, and any staged file it did not scan, makes that skill's scan incomplete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import posixpath
@@ -125,7 +126,8 @@ def targets(skill: Skill) -> list[Target]:
 
 
 def find_semgrep(explicit: str | None = None) -> str:
-    """The semgrep CLI: given, beside this Python (same venv), or on PATH."""
+    """The semgrep CLI: given, or $SKILLSCAN_SEMGREP, or beside this Python, or on PATH."""
+    explicit = explicit or os.environ.get("SKILLSCAN_SEMGREP") or None
     candidates = (
         [explicit] if explicit else [str(Path(sys.executable).with_name("semgrep")), "semgrep"]
     )
@@ -185,10 +187,8 @@ def _run(
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     if proc.returncode is None:
         proc.kill()
         proc.wait()
@@ -212,7 +212,7 @@ def _chunks(skill_targets: Sequence[list[Target]], max_files: int) -> list[list[
 def analyze_batch(
     skill_targets: Sequence[list[Target]], signatures: Signatures, settings: SemgrepSettings
 ) -> list[list[Finding]]:
-    """Semgrep findings for each skill's targets, in the same order, in as few runs as bounds allow."""
+    """Semgrep findings for each skill's targets, in order, in as few runs as bounds allow."""
     results: list[list[Finding]] = [[] for _ in skill_targets]
     if not any(skill_targets):
         return results

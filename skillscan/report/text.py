@@ -42,9 +42,8 @@ class TextFormatter:
         )
         for report in result.reports:
             style = _VERDICT_STYLE[report.verdict]
-            console.print(
-                f"[{style}]{report.verdict.value.upper():6}[/] {escape(report.name)}  [dim]{escape(report.path)}[/]"
-            )
+            label = f"[{style}]{report.verdict.value.upper():6}[/]"
+            console.print(f"{label} {escape(report.name)}  [dim]{escape(report.path)}[/]")
             for f in report.findings:
                 where = f"{f.file}:{f.line}" if f.line else f.file
                 ack = " [dim](acknowledged)[/]" if f.acknowledged else ""

@@ -1,0 +1,7 @@
+"""`python -m skillscan` runs the command line."""
+
+import sys
+
+from skillscan.cli import main
+
+sys.exit(main())
