@@ -78,13 +78,13 @@ class DigestEntry:
     """
 
     path: str
-    type: EntryType
+    kind: EntryType
     executable: bool
     content_sha256: str
 
     def __post_init__(self) -> None:
         _check_path(self.path)
-        if self.type is EntryType.SYMLINK and self.executable:
+        if self.kind is EntryType.SYMLINK and self.executable:
             # Link permissions mean nothing (0777 on Linux, settable on macOS): never hashed.
             raise DigestError(f"symlink {self.path!r} cannot be executable", path=self.path)
         sha = self.content_sha256
@@ -101,13 +101,14 @@ class DigestEntry:
     @classmethod
     def for_symlink(cls, path: str, target: str | bytes) -> DigestEntry:
         """The entry of a symlink whose target text is `target` (never resolved)."""
-        raw = os.fsencode(target) if isinstance(target, str) else target
+        # As os.fsencode does on POSIX, but the same on every platform.
+        raw = target.encode("utf-8", "surrogateescape") if isinstance(target, str) else target
         return cls(path, EntryType.SYMLINK, False, hashlib.sha256(raw).hexdigest())
 
     def record(self) -> bytes:
         """This entry's line of the canonical listing."""
         path = self.path.encode("utf-8")
-        kind = self.type.value
+        kind = self.kind.value
         x = "1" if self.executable else "0"
         return f"{kind} {x} {self.content_sha256} {len(path)} ".encode("ascii") + path + b"\n"
 

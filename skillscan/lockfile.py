@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 from skillscan.errors import InputError, InternalError
 from skillscan.model import Severity, Verdict
@@ -65,7 +66,7 @@ _TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 _FINGERPRINT = re.compile(FINGERPRINT_PATTERN)
 
 _DEFAULT_HINT = (
-    "fix the file or restore it from version control (git checkout -- skills.lock); "
+    "fix the file or restore it from version control; "
     "skillscan never rewrites a lockfile it cannot read"
 )
 
@@ -96,14 +97,16 @@ class LockfileError(InputError):
         self.entry = entry
         self.field = field
 
-    def located(self, *, file: str | None = None, entry: str | None = None) -> LockfileError:
+    def located(
+        self, *, file: str | None = None, entry: str | None = None, hint: str | None = None
+    ) -> LockfileError:
         """The same error, placed in a file and (optionally) under a skill entry."""
         return type(self)(
             self.problem,
             file=file or self.file,
             entry=entry if entry is not None else self.entry,
             field=self.field,
-            hint=self.hint,
+            hint=hint or self.hint,
         )
 
 
@@ -370,6 +373,19 @@ def _object(value: object, field: str | None, expected: frozenset[str]) -> dict[
     return value
 
 
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _choice(kind: type[_E], value: object, field: str) -> _E:
+    """The member of a string enum that `value` names."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return kind(value)
+    names = ", ".join(repr(member.value) for member in kind)
+    shown = repr(value[:40]) if isinstance(value, str) else _json_type(value)
+    raise _bad(f"expected one of {names}, got {shown}", field)
+
+
 def _parse_time(value: object) -> datetime | None:
     if value is None:
         return None
@@ -382,41 +398,45 @@ def _parse_time(value: object) -> datetime | None:
 
 def _review_from_json(value: object) -> Review:
     raw = _object(value, "review", _REVIEW_FIELDS)
-    status = raw["status"]
-    if status not in {s.value for s in ReviewStatus}:
-        raise _bad("expected 'approved', 'pending' or 'rejected'", "review.status")
     by = raw["by"]
     if by is not None and not isinstance(by, str):
         raise _bad(f"expected a string or null, got {_json_type(by)}", "review.by")
     acknowledged = raw["acknowledged"]
     if not isinstance(acknowledged, list):
         raise _bad(f"expected an array, got {_json_type(acknowledged)}", "review.acknowledged")
-    note = raw["note"]
-    if not isinstance(note, str):
-        raise _bad(f"expected a string, got {_json_type(note)}", "review.note")
     return Review(
-        status=ReviewStatus(status),
+        status=_choice(ReviewStatus, raw["status"], "review.status"),
         by=by,
         at=_parse_time(raw["at"]),
-        note=note,
+        note=_string(raw["note"], "review.note"),
         acknowledged=tuple(acknowledged),
     )
 
 
+def _string(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise _bad(f"expected a string, got {_json_type(value)}", field)
+    return value
+
+
+def _count(value: object, field: str) -> int:
+    if type(value) is not int:
+        raise _bad(f"expected an integer from 0 to {MAX_COUNT}", field)
+    return value
+
+
 def _entry_from_json(value: object) -> LockEntry:
     raw = _object(value, None, _ENTRY_FIELDS)
-    verdict = raw["verdict"]
-    if verdict not in {v.value for v in Verdict}:
-        raise _bad("expected 'block', 'review' or 'pass'", "verdict")
     counts = _object(raw["findings"], "findings", frozenset(_SEVERITY_FIELDS))
+    # Types are checked here, values (patterns, ranges) by the dataclasses themselves.
     return LockEntry(
-        source=raw["source"],  # type: ignore[arg-type]  # checked in __post_init__
-        commit=raw["commit"],  # type: ignore[arg-type]
-        path=raw["path"],  # type: ignore[arg-type]
-        digest=raw["digest"],  # type: ignore[arg-type]
-        signatures=raw["signatures"],  # type: ignore[arg-type]
-        verdict=Verdict(verdict),
-        findings=FindingCounts(**counts),  # type: ignore[arg-type]
+        source=_string(raw["source"], "source"),
+        commit=_string(raw["commit"], "commit"),
+        path=_string(raw["path"], "path"),
+        digest=_string(raw["digest"], "digest"),
+        signatures=_string(raw["signatures"], "signatures"),
+        verdict=_choice(Verdict, raw["verdict"], "verdict"),
+        findings=FindingCounts(**{k: _count(v, f"findings.{k}") for k, v in counts.items()}),
         review=_review_from_json(raw["review"]),
     )
 
@@ -440,8 +460,11 @@ def parse(data: bytes, *, file: str = "skills.lock") -> Lockfile:
         raise LockfileError(f"expected a JSON object, got {_json_type(raw)}", file=file)
     version = raw.get("lockfile_version")
     if type(version) is not int:
+        # Checked before anything else, so a newer file always gets the upgrade message.
         problem = (
-            "missing" if version is None else f"expected an integer, got {_json_type(version)}"
+            f"expected an integer, got {_json_type(version)}"
+            if "lockfile_version" in raw
+            else "missing"
         )
         raise LockfileError(problem, file=file, field="lockfile_version")
     if version > LOCKFILE_VERSION:
@@ -456,7 +479,7 @@ def parse(data: bytes, *, file: str = "skills.lock") -> Lockfile:
     try:
         top = _object(raw, None, _TOP_FIELDS)
     except LockfileError as exc:
-        raise exc.located(file=file) from None
+        raise exc.located(file=file, hint=_DEFAULT_HINT) from None
     skills = top["skills"]
     if not isinstance(skills, dict):
         problem = f"expected an object, got {_json_type(skills)}"
@@ -467,7 +490,7 @@ def parse(data: bytes, *, file: str = "skills.lock") -> Lockfile:
             check_name(name)
             entries[name] = _entry_from_json(value)
         except LockfileError as exc:
-            raise exc.located(file=file, entry=name) from None
+            raise exc.located(file=file, entry=name, hint=_DEFAULT_HINT) from None
     return Lockfile(entries)
 
 
@@ -582,14 +605,16 @@ def _exclusive(path: Path, timeout: float) -> Iterator[None]:
         os.close(fd)  # closing the descriptor releases the flock
 
 
-def _stale_temp_files(path: Path) -> Iterator[Path]:
-    """Temp files a killed writer left behind. Only lock holders create them, so under
-    the lock every one of them is stale."""
+def _remove_stale_temp_files(path: Path) -> None:
+    """Delete temp files a killed writer left behind.
+
+    Only a lock holder creates them, so under the lock every one of them is stale.
+    """
     pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
-    with os.scandir(path.parent) as it:
+    with contextlib.suppress(OSError), os.scandir(path.parent) as it:
         for entry in it:
             if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-                yield Path(entry.path)
+                Path(entry.path).unlink(missing_ok=True)
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
@@ -626,6 +651,7 @@ def edit(path: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[LockfileDraft
     path = Path(path)
     where = str(path)
     with _exclusive(lock_path(path), timeout):
+        _remove_stale_temp_files(path)
         if path.is_symlink():
             # os.replace would swap the link for a file, or write wherever it points.
             raise LockfileError(
@@ -648,8 +674,6 @@ def edit(path: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[LockfileDraft
             return
         try:
             mode = stat.S_IMODE(path.stat().st_mode) if data is not None else 0o644
-            for stale in _stale_temp_files(path):
-                stale.unlink(missing_ok=True)
             _write_atomic(path, out, mode)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
