@@ -30,9 +30,9 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import IO, Protocol
@@ -102,7 +102,7 @@ class FetchedTree:
 
     ref: SkillRef
     tree: str  # id of the tree object at the subpath
-    entries: tuple[TreeEntry, ...] = field(default_factory=tuple)  # sorted by path
+    entries: tuple[TreeEntry, ...]  # sorted by path
     from_cache: bool = False
 
     def of_kind(self, kind: TreeEntryKind) -> tuple[TreeEntry, ...]:
@@ -139,7 +139,7 @@ class FetchRefused(PolicyError):
     """The repository's content went past a bound or is unsafe; nothing is returned."""
 
     def __init__(self, reason: Refusal, message: str) -> None:
-        super().__init__(message, hint="the skill was not fetched; review the repository by hand")
+        super().__init__(message, hint="nothing was fetched or installed from this repository")
         self.reason = reason
 
 
@@ -218,7 +218,7 @@ def _git_env() -> dict[str, str]:
 def _git_executable() -> str:
     found = shutil.which("git")
     if found is None:
-        raise FetchError("git is not installed or not on PATH", hint="install git (>= 2.36)")
+        raise FetchError("git is not installed or not on PATH", hint="install git (2.32 or newer)")
     return found
 
 
@@ -241,9 +241,14 @@ class _Result:
 
 
 class _Drain(threading.Thread):
-    """Reads a pipe to its end, keeping at most `cap` bytes; past that, calls `overflow`."""
+    """Reads a pipe to its end; keeps at most `cap` bytes, calling `overflow` past that.
 
-    def __init__(self, stream: IO[bytes], cap: int, overflow: threading.Event | None) -> None:
+    Without `overflow` (stderr) it keeps the tail instead, which holds git's 'fatal:' line.
+    """
+
+    def __init__(
+        self, stream: IO[bytes], cap: int, overflow: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(daemon=True)
         self.stream = stream
         self.cap = cap
@@ -251,15 +256,15 @@ class _Drain(threading.Thread):
         self.data = bytearray()
 
     def run(self) -> None:
-        while chunk := self.stream.read1(65536):  # type: ignore[attr-defined]
+        while chunk := os.read(self.stream.fileno(), 65536):
             if self.overflow is None:
-                # stderr: keep the tail, which holds git's final 'fatal:' line.
                 self.data += chunk
                 del self.data[: max(0, len(self.data) - self.cap)]
             elif len(self.data) + len(chunk) > self.cap:
-                self.overflow.set()
+                self.overflow()
             else:
                 self.data += chunk
+        self.stream.close()
 
 
 def _feed(stream: IO[bytes], data: bytes) -> None:
@@ -274,23 +279,48 @@ def _tree_bytes(root: Path) -> int:
     total = 0
     for folder, _dirs, files in os.walk(root):
         for name in files:
-            try:
-                total += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                pass  # git renames temporary files as it goes
+            with suppress(OSError):  # git renames temporary files as it goes
+                total += (Path(folder) / name).lstat().st_size
     return total
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+class _Watchdog:
+    """Kills a process group once, for the first bound it breaks, and never after exit."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.lock = threading.Lock()
+        self.exited = False
+        self.breach: str | None = None
+
+    def stop(self, breach: str) -> None:
+        with self.lock:
+            # Until `exited` is set the leader is unreaped, so its id (the group id)
+            # cannot have been reused by an unrelated process.
+            if self.exited or self.breach is not None:
+                return
+            self.breach = breach
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def wait(self) -> None:
+        """Wait for exit without reaping, mark it, then reap."""
+        os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOWAIT)
+        with self.lock:
+            self.exited = True
+        self.proc.wait()
+
+    def watch_disk(self, root: Path, max_bytes: int) -> None:
+        while not self.exited and self.breach is None:
+            if _tree_bytes(root) > max_bytes:
+                self.stop("download")
+            time.sleep(_POLL_SECONDS)
 
 
 def run_bounded(
     argv: Sequence[str],
     *,
+    label: str,
     cwd: Path,
     timeout: float,
     stdin: bytes = b"",
@@ -313,56 +343,48 @@ def run_bounded(
         stderr=subprocess.PIPE,
         start_new_session=True,  # its own process group, so a kill reaches every child
     )
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    overflow = threading.Event()
-    out = _Drain(proc.stdout, max_stdout, overflow)
-    err = _Drain(proc.stderr, _STDERR_KEEP * 4, None)
-    feeder = threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)
-    for thread in (out, err, feeder):
+    if proc.stdin is None or proc.stdout is None or proc.stderr is None:  # pragma: no cover
+        raise FetchError("could not open pipes to git")
+    dog = _Watchdog(proc)
+    out = _Drain(proc.stdout, max_stdout, lambda: dog.stop("output"))
+    err = _Drain(proc.stderr, _STDERR_KEEP * 4)
+    helpers = [out, err, threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True)]
+    if watch is not None:
+        helpers.append(
+            threading.Thread(target=dog.watch_disk, args=(watch, max_watch_bytes), daemon=True)
+        )
+    timer = threading.Timer(timeout, dog.stop, args=("timeout",))
+    timer.daemon = True
+    for thread in [*helpers, timer]:
         thread.start()
-    deadline = time.monotonic() + timeout
-    breach: str | None = None
     try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                breach = "timeout"
-                break
-            # Poll only when something needs watching; otherwise wait for exit or deadline.
-            step = _POLL_SECONDS if (watch is not None or max_stdout) else remaining
-            try:
-                proc.wait(timeout=min(step, remaining))
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if overflow.is_set():
-                breach = "output"
-                break
-            if watch is not None and _tree_bytes(watch) > max_watch_bytes:
-                breach = "download"
-                break
+        dog.wait()
     finally:
-        if proc.returncode is None:
-            _kill_group(proc)
+        timer.cancel()
+        if proc.returncode is None:  # interrupted while waiting
+            dog.stop("interrupted")
             proc.wait()
-        for thread in (out, err, feeder):
-            thread.join(timeout=2.0)
+        out.join(timeout=2.0)
+        err.join(timeout=2.0)
         if out.is_alive() or err.is_alive():
-            # A straggler in the group still holds a pipe open: end it too.
-            _kill_group(proc)
+            # A straggler of the group still holds a pipe open: end it too (the group
+            # id stays reserved while any member lives).
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
             out.join()
             err.join()
     stderr = clean_stderr(bytes(err.data))
-    command = " ".join(argv[:1] + [a for a in argv[1:] if not a.startswith("-c") and "=" not in a][:3])
-    if breach == "timeout":
-        raise FetchError(f"{command} did not finish within {timeout:g} s; it was stopped", stderr=stderr)
-    if breach == "download" or (watch is not None and _tree_bytes(watch) > max_watch_bytes):
+    if dog.breach == "timeout":
+        raise FetchError(
+            f"{label} did not finish within {timeout:g} s; it was stopped", stderr=stderr
+        )
+    if dog.breach == "download" or (watch is not None and _tree_bytes(watch) > max_watch_bytes):
         raise FetchRefused(
             Refusal.DOWNLOAD_SIZE,
             f"the repository needs more than {max_watch_bytes} bytes to fetch; it was stopped",
         )
-    if breach == "output" or overflow.is_set():
-        raise FetchError(f"{command} wrote more than {max_stdout} bytes; it was stopped")
+    if dog.breach == "output":
+        raise FetchError(f"{label} wrote more than {max_stdout} bytes; it was stopped")
     return _Result(proc.returncode, bytes(out.data), stderr)
 
 
@@ -385,6 +407,7 @@ def _git(
     argv += ["-c", f"protocol.file.allow={'always' if local else 'never'}", *args]
     return run_bounded(
         argv,
+        label=f"git {args[0]}",
         cwd=git_dir,
         timeout=timeout,
         stdin=stdin,
@@ -409,7 +432,7 @@ def _scratch_repo(parent: Path | None, object_format: str, limits: FetchLimits) 
             "--",
             str(git_dir),
         ]
-        result = run_bounded(argv, cwd=Path(tmp), timeout=limits.local_timeout)
+        result = run_bounded(argv, label="git init", cwd=Path(tmp), timeout=limits.local_timeout)
         if result.returncode != 0:
             raise FetchError("git init failed", stderr=result.stderr)
         yield git_dir
@@ -418,6 +441,31 @@ def _scratch_repo(parent: Path | None, object_format: str, limits: FetchLimits) 
 def _check_local(source: Source) -> None:
     if source.kind is SourceKind.LOCAL and not Path(source.url).is_dir():
         raise InputError(f"local source {show(source.text)} is not a folder ({show(source.url)})")
+
+
+class _WrongObjectFormat(InputError):
+    """The commit id's length names another hash function than the repository uses."""
+
+
+def _check_object_format(result: _Result, source: Source) -> None:
+    found = re.search(r"mismatched algorithms: client (\w+); server (\w+)", result.stderr)
+    if found:
+        raise _WrongObjectFormat(
+            f"{show(source.text)} uses {found[2]} object ids, not {found[1]}: "
+            "the commit id has the wrong length for this repository"
+        )
+
+
+def _refuse_bad_input(result: _Result, source: Source) -> None:
+    """Raise for a failed fetch whose cause is the repository, not git or the network."""
+    _not_a_repository(result, source)
+    _check_object_format(result, source)
+    if "fsck error" in result.stderr:
+        # transfer.fsckObjects: a malformed object, or a tree entry such as '.git' or '..'.
+        raise FetchRefused(
+            Refusal.UNSAFE_TREE,
+            f"git refused a malformed object from {show(source.text)}:\n{result.stderr}",
+        )
 
 
 def _not_a_repository(result: _Result, source: Source) -> None:
@@ -447,18 +495,18 @@ def resolve(source: str, ref: str, *, limits: FetchLimits = DEFAULT_LIMITS) -> s
     with _scratch_repo(None, "sha1", limits) as git_dir:
         result = _git(
             git_dir,
-            ["ls-remote", "--", src.url, name],
+            # The second pattern lists an annotated tag's peeled line (the commit).
+            ["ls-remote", "--", src.url, name, f"{name}^{{}}"],
             timeout=limits.network_timeout,
             local=local,
             max_stdout=16 * 1024 * 1024,
         )
-        if result.returncode != 0:
-            _not_a_repository(result, src)
-            raise FetchError(f"git ls-remote failed for {show(src.text)}", stderr=result.stderr)
-        found = _match_refs(result.stdout, name)
-        if is_short_commit(name) and local:
-            by_prefix = _commits_with_prefix(git_dir, src, name, limits)
-            found.update({f"commit {oid}": oid for oid in by_prefix})
+    if result.returncode != 0:
+        _not_a_repository(result, src)
+        raise FetchError(f"git ls-remote failed for {show(src.text)}", stderr=result.stderr)
+    found = _match_refs(result.stdout, name)
+    if is_short_commit(name) and local:
+        found.update({f"commit {oid}": oid for oid in _commits_with_prefix(src, name, limits)})
     commits = sorted(set(found.values()))
     if len(commits) > 1:
         listed = ", ".join(sorted(found))
@@ -494,11 +542,25 @@ def _match_refs(listing: bytes, name: str) -> dict[str, str]:
     return refs
 
 
-def _commits_with_prefix(git_dir: Path, src: Source, prefix: str, limits: FetchLimits) -> set[str]:
+def _commits_with_prefix(src: Source, prefix: str, limits: FetchLimits) -> set[str]:
     """Commits of a local repository whose id starts with `prefix` (all refs fetched)."""
-    _fetch_all(git_dir, src, limits)
+    try:
+        return _commits_in_scratch("sha1", src, prefix, limits)
+    except _WrongObjectFormat:
+        return _commits_in_scratch("sha256", src, prefix, limits)
+
+
+def _commits_in_scratch(
+    object_format: str, src: Source, prefix: str, limits: FetchLimits
+) -> set[str]:
+    with _scratch_repo(None, object_format, limits) as git_dir:
+        _fetch_all(git_dir, src, limits)
+        return _commits_in(git_dir, prefix, limits)
+
+
+def _commits_in(git_dir: Path, prefix: str, limits: FetchLimits) -> set[str]:
     result = _git(
-        git_dir, [f"rev-parse", f"--disambiguate={prefix.lower()}"], timeout=limits.local_timeout
+        git_dir, ["rev-parse", f"--disambiguate={prefix.lower()}"], timeout=limits.local_timeout
     )
     candidates = [line for line in result.stdout.decode().split() if is_full_commit(line)]
     if not candidates:
@@ -559,8 +621,8 @@ def fetch_commit(
 
 def _absent(ref: SkillRef) -> InputError:
     return InputError(
-        f"commit {ref.commit} is not in {show(ref.source)} (no branch or tag reaches it, "
-        "or the id is mistyped)",
+        f"commit {ref.commit} is not in {show(ref.source)}: the repository does not have it "
+        "or will not serve it (is the id mistyped, or from another repository?)",
         hint=f"check it with `skillscan resolve {ref.source}@<branch-or-tag>`",
     )
 
@@ -578,7 +640,7 @@ def _fetch_exact(git_dir: Path, ref: SkillRef, src: Source, limits: FetchLimits)
     )
     if result.returncode == 0:
         return
-    _not_a_repository(result, src)
+    _refuse_bad_input(result, src)
     if "not our ref" in result.stderr or "couldn't find remote ref" in result.stderr:
         raise _absent(ref)
     if "unadvertised object" not in result.stderr:
@@ -612,7 +674,7 @@ def _fetch_all(git_dir: Path, src: Source, limits: FetchLimits) -> None:
         max_watch_bytes=limits.max_download_bytes,
     )
     if result.returncode != 0:
-        _not_a_repository(result, src)
+        _refuse_bad_input(result, src)
         raise FetchError(f"git fetch failed for {show(src.text)}", stderr=result.stderr)
 
 
@@ -659,7 +721,9 @@ class _GitObjects:
             if len(parts) == 2 and parts[1] == "missing":
                 raise _Missing(parts[0])
             if len(parts) != 3 or not parts[2].isdigit():
-                raise FetchError(f"unexpected git cat-file output: {show(line.decode('ascii', 'replace'))}")
+                raise FetchError(
+                    f"unexpected git cat-file output: {show(line.decode('ascii', 'replace'))}"
+                )
             found[parts[0]] = (parts[1], int(parts[2]))
         return found
 
@@ -668,8 +732,8 @@ class _GitObjects:
         found: dict[str, tuple[str, bytes]] = {}
         pos = 0
         while pos < len(out):
-            eol = out.index(b"\n", pos)
-            parts = out[pos:eol].decode("ascii", "replace").split()
+            eol = out.find(b"\n", pos)
+            parts = out[pos:eol].decode("ascii", "replace").split() if eol > 0 else []
             if len(parts) == 2 and parts[1] == "missing":
                 raise _Missing(parts[0])
             if len(parts) != 3 or not parts[2].isdigit():
@@ -735,10 +799,6 @@ class _RawEntry:
     oid: str
 
 
-def _refuse(reason: Refusal, message: str) -> FetchRefused:
-    return FetchRefused(reason, message)
-
-
 def _parse_tree(data: bytes, raw_len: int, where: str) -> list[_RawEntry]:
     """Entries of a tree object: `<mode> <name>\\0<raw id>`, strictly, names checked."""
     entries: list[_RawEntry] = []
@@ -748,12 +808,12 @@ def _parse_tree(data: bytes, raw_len: int, where: str) -> list[_RawEntry]:
         space = data.find(b" ", pos)
         nul = data.find(b"\0", space + 1)
         if space < 0 or nul < 0 or nul + 1 + raw_len > len(data):
-            raise _refuse(Refusal.UNSAFE_TREE, f"malformed tree object at {where or '.'}")
+            raise FetchRefused(Refusal.UNSAFE_TREE, f"malformed tree object at {where or '.'}")
         mode, name = data[pos:space], data[space + 1 : nul]
         oid = data[nul + 1 : nul + 1 + raw_len].hex()
         pos = nul + 1 + raw_len
         if mode != _TREE_MODE and mode not in _MODES:
-            raise _refuse(Refusal.UNSAFE_TREE, f"unknown file mode {mode!r} at {where or '.'}")
+            raise FetchRefused(Refusal.UNSAFE_TREE, f"unknown file mode {mode!r} at {where or '.'}")
         # git's fsck refuses these too; checked again because the cache is not git's.
         if (
             name in (b"", b".", b"..")
@@ -761,7 +821,9 @@ def _parse_tree(data: bytes, raw_len: int, where: str) -> list[_RawEntry]:
             or name.lower().rstrip(b". ") == b".git"
             or name in names
         ):
-            raise _refuse(Refusal.UNSAFE_TREE, f"unsafe or duplicate name {name!r} at {where or '.'}")
+            raise FetchRefused(
+                Refusal.UNSAFE_TREE, f"unsafe or duplicate name {name!r} at {where or '.'}"
+            )
         names.add(name)
         entries.append(_RawEntry(mode, name, oid))
     return entries
@@ -774,6 +836,15 @@ def _snapshot(
 
     Returns the subpath's tree id, its entries, and every object read (for the cache).
     """
+    try:
+        return _walk(ref, objects, limits)
+    except FetchRefused as refused:
+        raise FetchRefused(refused.reason, f"{show(str(ref))}: {refused.message}") from None
+
+
+def _walk(
+    ref: SkillRef, objects: _ObjectSource, limits: FetchLimits
+) -> tuple[str, list[TreeEntry], dict[str, tuple[str, bytes]]]:
     algorithm = ref.object_format
     raw_len = len(ref.commit) // 2
     seen: dict[str, tuple[str, bytes]] = {}
@@ -790,17 +861,21 @@ def _snapshot(
                 raise _Corrupt(oid)
             if actual != kind:
                 if oid == ref.commit:
-                    raise InputError(f"{ref.commit} is a {actual}, not a commit, in {show(ref.source)}")
-                raise _refuse(Refusal.UNSAFE_TREE, f"object {oid} is a {actual}, expected {kind}")
+                    raise InputError(
+                        f"{ref.commit} is a {actual}, not a commit, in {show(ref.source)}"
+                    )
+                raise FetchRefused(
+                    Refusal.UNSAFE_TREE, f"object {oid} is a {actual}, expected {kind}"
+                )
             seen[oid] = (actual, data)
             result[oid] = data
         return result
 
-    commit = load([ref.commit], "commit", 1024 * 1024)[ref.commit]
+    commit = load([ref.commit], "commit", 16 * 1024 * 1024)[ref.commit]
     first_line = commit.split(b"\n", 1)[0]
     tree = first_line.removeprefix(b"tree ").decode("ascii", "replace")
     if not first_line.startswith(b"tree ") or len(tree) != 2 * raw_len or set(tree) - _HEX:
-        raise _refuse(Refusal.UNSAFE_TREE, f"malformed commit object {ref.commit}")
+        raise FetchRefused(Refusal.UNSAFE_TREE, f"malformed commit object {ref.commit}")
 
     walked = ""
     for part in ref.subpath.split("/") if ref.subpath else []:
@@ -810,7 +885,9 @@ def _snapshot(
         if not match:
             raise InputError(f"{show(ref.subpath)} is not in {show(ref.source)} at {ref.commit}")
         if match[0].mode != _TREE_MODE:
-            raise InputError(f"{show(walked)} is not a folder in {show(ref.source)} at {ref.commit}")
+            raise InputError(
+                f"{show(walked)} is not a folder in {show(ref.source)} at {ref.commit}"
+            )
         tree = match[0].oid
 
     entries: list[TreeEntry] = []
@@ -828,12 +905,18 @@ def _snapshot(
                 path += raw.name.decode("utf-8", "surrogateescape")
                 count += 1
                 if count > limits.max_entries:
-                    raise _refuse(Refusal.ENTRY_COUNT, f"more than {limits.max_entries} entries")
+                    raise FetchRefused(
+                        Refusal.ENTRY_COUNT, f"more than {limits.max_entries} entries"
+                    )
                 if len(path.encode("utf-8", "surrogateescape")) > limits.max_path_bytes:
-                    raise _refuse(Refusal.PATH_LENGTH, f"path longer than {limits.max_path_bytes}")
+                    raise FetchRefused(
+                        Refusal.PATH_LENGTH, f"path longer than {limits.max_path_bytes}"
+                    )
                 if raw.mode == _TREE_MODE:
                     if depth == limits.max_depth:
-                        raise _refuse(Refusal.DEPTH, f"folders nested deeper than {limits.max_depth}")
+                        raise FetchRefused(
+                            Refusal.DEPTH, f"folders nested deeper than {limits.max_depth}"
+                        )
                     following.append((path, raw.oid))
                     continue
                 kind, executable = _MODES[raw.mode]
@@ -847,13 +930,17 @@ def _snapshot(
     sizes = objects.sizes(sorted({oid for *_, oid in blobs}))
     total = 0
     for path, kind, _, oid in blobs:
-        size = sizes[oid][1] if oid in sizes else 0
-        bound = limits.max_link_target_bytes if kind is TreeEntryKind.SYMLINK else limits.max_blob_bytes
+        size = sizes[oid][1]
+        bound = (
+            limits.max_link_target_bytes if kind is TreeEntryKind.SYMLINK else limits.max_blob_bytes
+        )
         if size > bound:
-            raise _refuse(Refusal.FILE_SIZE, f"{show(path)} is {size} bytes (bound {bound})")
+            raise FetchRefused(Refusal.FILE_SIZE, f"{show(path)} is {size} bytes (bound {bound})")
         total += size
         if total > limits.max_total_bytes:
-            raise _refuse(Refusal.TOTAL_SIZE, f"more than {limits.max_total_bytes} bytes in total")
+            raise FetchRefused(
+                Refusal.TOTAL_SIZE, f"more than {limits.max_total_bytes} bytes in total"
+            )
     content = load([oid for *_, oid in blobs], "blob", total)
     entries += [TreeEntry(p, k, x, content[oid], oid) for p, k, x, oid in blobs]
     entries.sort(key=lambda e: e.path)
@@ -869,8 +956,10 @@ _CACHE_KINDS = frozenset({"commit", "tree", "blob"})
 
 
 def _cache_file(cache_dir: Path, ref: SkillRef) -> Path:
-    key = hashlib.sha256(ref.subpath.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    return cache_dir / ref.commit / f"{key}.objects"
+    # Keyed by source too: the cache never claims a commit is in a repository it was not
+    # fetched from (on GitHub a fork's commit is also served through the parent's URL).
+    where = f"{ref.url}\0{ref.subpath}".encode("utf-8", "surrogateescape")
+    return cache_dir / ref.commit / f"{hashlib.sha256(where).hexdigest()[:32]}.objects"
 
 
 def _load_cache(path: Path, ref: SkillRef, limits: FetchLimits) -> _StoredObjects | None:
@@ -919,7 +1008,7 @@ def _store_cache(path: Path, objects: Mapping[str, tuple[str, bytes]]) -> None:
                     handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, path)
+            Path(tmp).replace(path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -944,7 +1033,9 @@ def materialise(tree: FetchedTree, dest: Path) -> tuple[TreeEntry, ...]:
     _prepare_destination(dest)
     files = {e.path for e in tree.entries if e.kind is TreeEntryKind.FILE}
     links = {e.path for e in tree.entries if e.kind is TreeEntryKind.SYMLINK}
-    folders = {"/".join(p.split("/")[:i]) for p in files | links for i in range(1, p.count("/") + 1)}
+    folders = {
+        "/".join(p.split("/")[:i]) for p in files | links for i in range(1, p.count("/") + 1)
+    }
     made: set[str] = set()
     skipped: list[TreeEntry] = []
     for entry in tree.entries:
@@ -967,7 +1058,7 @@ def materialise(tree: FetchedTree, dest: Path) -> tuple[TreeEntry, ...]:
                 handle.write(entry.data)
                 os.fchmod(handle.fileno(), 0o755 if entry.executable else 0o644)
         except FileExistsError:
-            raise _refuse(
+            raise FetchRefused(
                 Refusal.UNSAFE_TREE, f"{show(entry.path)} collides with another path on this disk"
             ) from None
     return tuple(skipped)
@@ -988,10 +1079,8 @@ def _prepare_destination(dest: Path) -> None:
 
 def _safe_parts(path: str) -> list[str]:
     parts = path.split("/")
-    if any(
-        p in ("", ".", "..") or "\0" in p or p.lower().rstrip(". ") == ".git" for p in parts
-    ):
-        raise _refuse(Refusal.UNSAFE_TREE, f"unsafe path {show(path)}")
+    if any(p in ("", ".", "..") or "\0" in p or p.lower().rstrip(". ") == ".git" for p in parts):
+        raise FetchRefused(Refusal.UNSAFE_TREE, f"unsafe path {show(path)}")
     return parts
 
 
@@ -1006,7 +1095,7 @@ def _make_folders(dest: Path, parts: list[str], made: set[str]) -> None:
             folder.chmod(0o755)  # independent of the umask
         except FileExistsError:
             if folder.is_symlink() or not folder.is_dir():
-                raise _refuse(Refusal.UNSAFE_TREE, f"{show(rel)} is not a folder") from None
+                raise FetchRefused(Refusal.UNSAFE_TREE, f"{show(rel)} is not a folder") from None
         made.add(rel)
 
 

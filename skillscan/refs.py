@@ -100,6 +100,7 @@ class SkillRef:
             )
         if self.kind is SourceKind.LOCAL:
             # The URL of a local source is the absolute path it named when parsed.
+            _refuse_controls(self.url, "URL")
             if not _is_clean_absolute(self.url):
                 raise UsageError(f"a local source needs an absolute path: {show(self.url)}")
         elif self.url != parsed.url:
@@ -270,7 +271,7 @@ def parse_subpath(text: str) -> str:
     for part in stripped.split("/"):
         if part in ("", ".", ".."):
             raise UsageError(f"subpath {show(text)} has an empty, '.' or '..' component")
-        if part.lower() == ".git" or part.strip() != part:
+        if part.lower().rstrip(".") == ".git" or part.strip() != part:
             raise UsageError(f"subpath {show(text)} has a forbidden component {show(part)}")
     return posixpath.normpath(stripped)
 
@@ -278,10 +279,12 @@ def parse_subpath(text: str) -> str:
 def _split(text: str) -> tuple[str, str, str]:
     """Split `<source>@<ref>[#<subpath>]` at the first '#' and the last '@' before it."""
     _refuse_controls(text, "reference")
+    if len(text) > MAX_SOURCE_CHARS + MAX_SUBPATH_CHARS + 66:
+        raise UsageError("reference is too long")
     head, hashmark, subpath = text.partition("#")
     source, at, ref = head.rpartition("@")
     _, sep, after_scheme = source.partition("://")
-    if not at or not source or ":" in ref or (sep and "/" not in after_scheme):
+    if not at or not source or ":" in ref or (sep and "/" not in after_scheme and "/" in ref):
         # Without '@<ref>', `git@host:owner/repo` and `ssh://git@host/repo` split at the
         # user's '@'; report the missing part rather than a puzzling source error.
         raise UsageError(
@@ -296,8 +299,10 @@ def _split(text: str) -> tuple[str, str, str]:
 def make_ref(source: str, commit: str, subpath: str = "") -> SkillRef:
     """Build a `SkillRef` from its parts (for example `add SOURCE@COMMIT --path SUB`)."""
     parsed = parse_source(source)
+    _refuse_controls(commit, "commit")
     if not _HEX_ID.fullmatch(commit):
-        shown = f"{source}@{commit}" if commit else f"{source}@<branch-or-tag>"
+        ref = commit if len(commit) <= 100 else "<branch-or-tag>"
+        shown = f"{source}@{ref}" if commit else f"{source}@<branch-or-tag>"
         raise UsageError(
             f"{show(commit or '<empty>')} is not a full commit id; skills are pinned to a full "
             f"40- or 64-hex commit. Run `skillscan resolve {shown}` to get it",
