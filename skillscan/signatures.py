@@ -206,6 +206,7 @@ _RULE_KEYS = frozenset(
         "category",
         "message",
         "scope",
+        "keywords",
         "patterns",
         "unless",
         "source",

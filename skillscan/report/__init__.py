@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from skillscan.model import ScanResult
-from skillscan.report import json, text
+from skillscan.report import json, markdown, sarif, text
 
 
 class Formatter(Protocol):
@@ -20,5 +20,11 @@ class Formatter(Protocol):
 
 
 FORMATTERS: Mapping[str, Formatter] = {
-    f.name: f for f in (text.TextFormatter(), json.JsonFormatter())
+    f.name: f
+    for f in (
+        text.TextFormatter(),
+        json.JsonFormatter(),
+        sarif.SarifFormatter(),
+        markdown.MarkdownFormatter(),
+    )
 }
