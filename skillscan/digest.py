@@ -21,7 +21,7 @@ import hashlib
 import itertools
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -191,6 +191,7 @@ def read_tree(
     max_entries: int = MAX_ENTRIES,
     max_bytes: int = MAX_BYTES,
     exclude_git: bool = False,
+    keep: Callable[[str], bool] | None = None,
 ) -> Snapshot:
     """Walk `root` once, never following a symlink, and return its digest and content.
 
@@ -198,8 +199,12 @@ def read_tree(
     whether to resolve a path a user named). Raises DigestError for a fifo, socket or
     device, for an unreadable entry, past `max_entries` names or `max_bytes` of content,
     and for a `.git` folder or file unless `exclude_git` leaves git metadata out.
+
+    `keep` chooses which files' bytes the snapshot holds (default: all); the others are
+    hashed through one reused buffer, which is much faster for large folders whose bytes
+    the caller does not need (the digest is the same either way).
     """
-    walk = _Walk(max_entries=max_entries, max_bytes=max_bytes, exclude_git=exclude_git)
+    walk = _Walk(max_entries=max_entries, max_bytes=max_bytes, exclude_git=exclude_git, keep=keep)
     walk.run(root)
     entries = tuple(sorted(walk.entries, key=_sort_key))
     return Snapshot(
@@ -219,10 +224,21 @@ def digest_tree(
 ) -> str:
     """The digest of the folder at `root`; see `read_tree` for the rules and errors."""
     snapshot = read_tree(
-        root, max_entries=max_entries, max_bytes=max_bytes, exclude_git=exclude_git
+        root,
+        max_entries=max_entries,
+        max_bytes=max_bytes,
+        exclude_git=exclude_git,
+        keep=_keep_nothing,
     )
     return snapshot.digest
 
+
+def _keep_nothing(path: str) -> bool:
+    return False
+
+
+# Files not kept are hashed through one buffer of this size (no per-file allocation).
+_HASH_BUFFER = 256 * 1024
 
 _SPECIAL_KINDS = (
     (stat.S_ISFIFO, "a fifo"),
@@ -243,7 +259,16 @@ class _Walk:
     folder swapped for a symlink mid-walk fails instead of leading outside the tree.
     """
 
-    def __init__(self, *, max_entries: int, max_bytes: int, exclude_git: bool) -> None:
+    def __init__(
+        self,
+        *,
+        max_entries: int,
+        max_bytes: int,
+        exclude_git: bool,
+        keep: Callable[[str], bool] | None,
+    ) -> None:
+        self.keep = keep
+        self.buffer: bytearray | None = None
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.exclude_git = exclude_git
@@ -326,9 +351,13 @@ class _Walk:
         elif entry.is_dir(follow_symlinks=False):
             subdirs.append(name)
         elif entry.is_file(follow_symlinks=False):
-            data, executable = self.read(dir_fd, name, rel)
-            self.entries.append(DigestEntry.for_file(rel, data, executable=executable))
-            self.files[rel] = data
+            if self.keep is None or self.keep(rel):
+                data, executable = self.read(dir_fd, name, rel)
+                self.entries.append(DigestEntry.for_file(rel, data, executable=executable))
+                self.files[rel] = data
+            else:
+                sha, executable = self.hash(dir_fd, name, rel)
+                self.entries.append(DigestEntry(rel, EntryType.FILE, executable, sha))
         else:
             try:
                 mode = entry.stat(follow_symlinks=False).st_mode
@@ -372,6 +401,41 @@ class _Walk:
             os.close(fd)
         self.total += len(data)
         return data, bool(info.st_mode & 0o111)
+
+    def hash(self, dir_fd: int, name: str, rel: str) -> tuple[str, bool]:
+        """The sha256 and executable bit of one regular file, without keeping its bytes."""
+        if self.buffer is None:
+            self.buffer = bytearray(_HASH_BUFFER)
+        buffer = self.buffer
+        view = memoryview(buffer)
+        try:
+            fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+        except OSError as exc:
+            raise _unreadable(rel, exc) from exc
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise DigestError(f"{rel!r} changed into {_describe(info.st_mode)}", path=rel)
+            budget = self.max_bytes - self.total
+            if info.st_size > budget:
+                raise self.too_large(rel)
+            hasher = hashlib.sha256()
+            size = 0
+            while True:
+                count = os.readv(fd, [buffer])
+                if count == 0:
+                    break
+                size += count
+                if size > budget:  # it grew past the budget while being read
+                    raise self.too_large(rel)
+                hasher.update(view[:count])
+        except OSError as exc:
+            raise _unreadable(rel, exc) from exc
+        finally:
+            view.release()
+            os.close(fd)
+        self.total += size
+        return hasher.hexdigest(), bool(info.st_mode & 0o111)
 
     def too_large(self, rel: str) -> DigestError:
         return DigestError(

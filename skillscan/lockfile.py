@@ -20,7 +20,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, fields
@@ -619,6 +618,8 @@ def _remove_stale_temp_files(path: Path) -> None:
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
     """Replace `path` with `data` so a crash at any point leaves the old or the new file."""
+    import tempfile  # only writers need it; the runtime gate imports this module to read
+
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(name)
     try:

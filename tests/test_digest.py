@@ -514,3 +514,18 @@ def test_any_x_bit_makes_a_file_executable(tmp_path: Path) -> None:
         (root / "a").chmod(mode | stat.S_IRUSR)
         entry = read_tree(root).entries[0]
         assert entry.executable is executable
+
+
+def test_keeping_only_some_bytes_gives_the_same_digest(tmp_path: Path) -> None:
+    (tmp_path / "SKILL.md").write_text("---\nname: a\n---\n")
+    (tmp_path / "big.bin").write_bytes(bytes(range(256)) * 4096)
+    (tmp_path / "run.sh").write_text("echo hi\n")
+    (tmp_path / "run.sh").chmod(0o755)
+
+    everything = read_tree(tmp_path)
+    some = read_tree(tmp_path, keep=lambda path: path == "SKILL.md")
+
+    assert some.digest == everything.digest == digest_tree(tmp_path)
+    assert some.entries == everything.entries
+    assert set(some.files) == {"SKILL.md"}
+    assert set(everything.files) == {"SKILL.md", "big.bin", "run.sh"}
