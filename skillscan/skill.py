@@ -445,6 +445,20 @@ class _NoAliasLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+_C_SAFE_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+def _load_yaml(raw: str) -> object:
+    """Parse with libyaml's safe loader when present (about 20x faster than pure Python),
+    after a first pass over the events that refuses anchors and aliases."""
+    if _C_SAFE_LOADER is None:
+        return yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    for event in yaml.parse(raw, Loader=_C_SAFE_LOADER):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.YAMLError("YAML aliases are not allowed")
+    return yaml.load(raw, Loader=_C_SAFE_LOADER)  # noqa: S506 - libyaml's safe loader
+
+
 def _strings(value: object) -> tuple[str, ...]:
     """A YAML scalar, list or comma-separated string as a tuple of strings."""
     if value is None:
@@ -534,7 +548,7 @@ def parse_frontmatter(
         error = f"frontmatter is larger than {max_bytes} bytes and was not parsed"
         return Frontmatter(present=True, error=error, end_line=end + 1), body, end + 2
     try:
-        data = yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        data = _load_yaml(raw)
     except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return (
