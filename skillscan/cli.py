@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from skillscan import __version__
+from skillscan import __version__, pins
 from skillscan.errors import ExitCode, InputError, SkillscanError, UsageError
 from skillscan.model import Verdict
 
@@ -24,6 +24,13 @@ EXIT_CODES_HELP = """exit codes:
   1  policy: a skill was blocked (or, with --fail-on review, needs review), or a check failed
   2  usage or bad input: unknown option, missing path, no skill found, invalid file
   3  skillscan itself failed: scanner missing or crashed, interrupted"""
+
+PIN_EXIT_CODES_HELP = """exit codes:
+  0  ok
+  1  policy: a skill was blocked or refused (nothing written), or a check failed
+  2  usage or bad input: malformed reference, branch or tag instead of a commit, commit
+     not in the repository, invalid lockfile, unknown skill
+  3  skillscan itself failed: git failed or timed out, scanner missing or crashed"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -156,7 +163,159 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="semgrep seconds per rule per file (10)",
     )
+    _add_pinning_commands(commands)
     return parser
+
+
+def _pin_parent(*, writes: bool, scans: bool) -> _Parser:
+    """Options the pinning commands share."""
+    parent = _Parser(add_help=False)
+    parent.add_argument(
+        "--lockfile",
+        type=Path,
+        default=Path("skills.lock"),
+        metavar="FILE",
+        help="the lockfile (default: ./skills.lock)",
+    )
+    parent.add_argument(
+        "--format", choices=FORMATS, default="text", help="output format (default: text)"
+    )
+    if scans:
+        parent.add_argument(
+            "--cache-dir",
+            type=Path,
+            metavar="DIR",
+            help="fetch cache (default: $XDG_CACHE_HOME/skillscan or ~/.cache/skillscan)",
+        )
+        parent.add_argument(
+            "--signatures",
+            type=Path,
+            metavar="DIR",
+            help="use this signature bundle instead of the bundled one",
+        )
+    if writes:
+        parent.add_argument(
+            "--install-dir",
+            type=Path,
+            metavar="DIR",
+            help="also install the approved skill as DIR/NAME (read-only copy of the "
+            "scanned bytes)",
+        )
+    return parent
+
+
+def _add_pinning_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    def command(name: str, parents: list[_Parser], summary: str, description: str = "") -> _Parser:
+        return commands.add_parser(
+            name,
+            parents=parents,
+            help=summary,
+            description=description or summary[:1].upper() + summary[1:] + ".",
+            epilog=PIN_EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    resolve = command(
+        "resolve",
+        [],
+        summary="print the full commit a branch, tag or short id names now",
+        description="Resolve SOURCE@REF (a branch, tag, HEAD or short id) to the full commit\n"
+        "it names right now, printed as a pinned reference to give `skillscan add`.",
+    )
+    resolve.add_argument("reference", metavar="SOURCE@REF[#SUBPATH]")
+    resolve.add_argument("--format", choices=FORMATS, default="text", help="output format")
+
+    add = command(
+        "add",
+        [_pin_parent(writes=True, scans=True)],
+        summary="fetch, scan and pin a skill at an exact commit",
+        description="Fetch SOURCE at exactly COMMIT, scan it, and pin it in the lockfile:\n"
+        "pass -> approved by policy, review -> pending, block -> refused (nothing written).",
+    )
+    add.add_argument("reference", metavar="SOURCE@COMMIT[#SUBPATH]")
+    add.add_argument("--path", metavar="SUB", help="the skill's folder inside the repository")
+    add.add_argument(
+        "--name", help="name in the lockfile (default: frontmatter name, else folder name)"
+    )
+    add.add_argument(
+        "--ack",
+        action="append",
+        default=[],
+        metavar="FINGERPRINT",
+        help="acknowledge a finding of this scan (repeatable); you become the reviewer",
+    )
+    add.add_argument("--by", metavar="WHO", help="reviewer name for --ack (default: git user)")
+    add.add_argument("--note", default="", help="note recorded with the review")
+
+    update = command(
+        "update",
+        [_pin_parent(writes=True, scans=True)],
+        summary="move a pinned skill to another commit; shows changed files and new findings",
+        description="Fetch the skill at COMMIT (same source and path), list the files changed\n"
+        "since the pinned commit and only the findings that are new.",
+    )
+    update.add_argument("target", metavar="NAME@COMMIT")
+
+    review = command(
+        "review",
+        [_pin_parent(writes=True, scans=True)],
+        summary="approve or reject a pinned skill",
+        description="Record a human decision. Approving re-scans the pin and needs an\n"
+        "explicit --ack for every critical or high finding; medium findings are\n"
+        "acknowledged by the approval itself.",
+    )
+    review.add_argument("name", metavar="NAME")
+    decision = review.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--approve", action="store_true", help="approve the pinned commit")
+    decision.add_argument("--reject", action="store_true", help="reject the pinned commit")
+    review.add_argument(
+        "--ack",
+        action="append",
+        default=[],
+        metavar="FINGERPRINT",
+        help="acknowledge a finding (repeatable)",
+    )
+    review.add_argument("--note", default="", help="why")
+    review.add_argument("--by", metavar="WHO", help="reviewer (default: git user.name, OS user)")
+
+    remove = command(
+        "remove",
+        [_pin_parent(writes=False, scans=False)],
+        summary="remove a skill from the lockfile",
+    )
+    remove.add_argument("name", metavar="NAME")
+    remove.add_argument(
+        "--install-dir",
+        type=Path,
+        metavar="DIR",
+        help="also delete DIR/NAME (only if it holds exactly the pinned content)",
+    )
+
+    command("list", [_pin_parent(writes=False, scans=False)], summary="list the pinned skills")
+
+    show = command(
+        "show", [_pin_parent(writes=False, scans=False)], summary="show one pinned skill"
+    )
+    show.add_argument("name", metavar="NAME")
+
+    check = command(
+        "check",
+        [_pin_parent(writes=False, scans=True)],
+        summary="the CI gate: every skill pinned, approved, installed as locked",
+        description="Check the lockfile: valid, full commits, every skill approved.\n"
+        "--installed DIR: every locked skill in DIR/NAME with its digest, nothing else there.\n"
+        "--rescan: every approved pin fetched and scanned with today's signatures; a\n"
+        "finding of medium severity or above that no reviewer acknowledged fails.",
+    )
+    check.add_argument("--installed", type=Path, metavar="DIR", help="the installed skills")
+    check.add_argument("--rescan", action="store_true", help="scan every pin again")
+    check.add_argument(
+        "--jobs",
+        type=_positive,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="worker processes for --rescan (default: CPU count)",
+    )
 
 
 def _destinations(args: argparse.Namespace) -> list[tuple[str, Path | None]]:
@@ -249,7 +408,129 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     return ExitCode.POLICY if any(r.verdict in failing for r in result.reports) else ExitCode.OK
 
 
-_COMMANDS = {"scan": _cmd_scan}
+def _settings(args: argparse.Namespace, *, jobs: int = 1) -> pins.Settings:
+    cache_dir = getattr(args, "cache_dir", None)
+    return pins.Settings(
+        lockfile=args.lockfile,
+        cache_dir=cache_dir if cache_dir is not None else pins.default_cache_dir(),
+        signatures_dir=getattr(args, "signatures", None),
+        jobs=jobs,
+    )
+
+
+def _emit(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    from skillscan.report.pinning import render_resolve
+
+    _emit(render_resolve(pins.resolve(args.reference), args.format))
+    return ExitCode.OK
+
+
+def _cmd_add(args: argparse.Namespace) -> int:
+    from skillscan.refs import make_ref, parse_ref, parse_subpath
+    from skillscan.report.pinning import render_add
+
+    ref = parse_ref(args.reference)
+    if args.path is not None:
+        path = parse_subpath(args.path)
+        if ref.subpath and ref.subpath != path:
+            raise UsageError(
+                f"the reference names subpath {ref.subpath!r} but --path says {path!r}",
+                hint="give the subpath once",
+            )
+        ref = make_ref(ref.source, ref.commit, path)
+    result = pins.add(
+        ref,
+        _settings(args),
+        name=args.name,
+        install_dir=args.install_dir,
+        acknowledged=args.ack,
+        by=args.by,
+        note=args.note,
+    )
+    _emit(render_add(result, args.format))
+    return ExitCode.POLICY if result.outcome is pins.Outcome.BLOCKED else ExitCode.OK
+
+
+def _cmd_update(args: argparse.Namespace) -> int:
+    from skillscan.report.pinning import render_update
+
+    name, commit = pins.parse_name_at_commit(args.target)
+    result = pins.update(name, commit, _settings(args), install_dir=args.install_dir)
+    _emit(render_update(result, args.format))
+    return ExitCode.POLICY if result.outcome is pins.Outcome.BLOCKED else ExitCode.OK
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    from skillscan.report.pinning import render_review
+
+    decision = pins.Decision.APPROVE if args.approve else pins.Decision.REJECT
+    result = pins.review(
+        args.name,
+        decision,
+        _settings(args),
+        acknowledged=args.ack,
+        note=args.note,
+        by=args.by,
+        install_dir=args.install_dir,
+    )
+    _emit(render_review(result, args.format))
+    return ExitCode.OK
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    from skillscan.report.pinning import render_remove
+
+    result = pins.remove(args.name, _settings(args), install_dir=args.install_dir)
+    _emit(render_remove(result, args.format))
+    return ExitCode.OK
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from skillscan.report.pinning import render_list
+
+    _emit(render_list(pins.load(_settings(args)), args.lockfile, args.format))
+    return ExitCode.OK
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from skillscan.report.pinning import render_show
+
+    _emit(render_show(args.name, pins.show_entry(args.name, _settings(args)), args.format))
+    return ExitCode.OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from skillscan.report.pinning import render_check
+
+    result = pins.check(
+        _settings(args, jobs=args.jobs), installed=args.installed, rescan=args.rescan
+    )
+    _emit(render_check(result, args.format))
+    return result.exit_code
+
+
+_COMMANDS = {
+    "scan": _cmd_scan,
+    "resolve": _cmd_resolve,
+    "add": _cmd_add,
+    "update": _cmd_update,
+    "review": _cmd_review,
+    "remove": _cmd_remove,
+    "list": _cmd_list,
+    "show": _cmd_show,
+    "check": _cmd_check,
+}
+
+
+def _printable(text: str) -> str:
+    """A message for the terminal. It may quote a hostile repository's file names or a
+    lockfile from a pull request, so controls and invisible characters are escaped."""
+    return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -258,7 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(_COMMANDS[args.command](args))
     except SkillscanError as exc:
-        print(f"skillscan: {exc.diagnostics()}", file=sys.stderr)
+        print(f"skillscan: {_printable(exc.diagnostics())}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         print("skillscan: interrupted; nothing was decided", file=sys.stderr)

@@ -619,8 +619,12 @@ def fetch_commit(
     return FetchedTree(ref, tree, tuple(entries))
 
 
-def _absent(ref: SkillRef) -> InputError:
-    return InputError(
+class CommitAbsent(InputError):
+    """The repository does not have (or will not serve) the requested commit."""
+
+
+def _absent(ref: SkillRef) -> CommitAbsent:
+    return CommitAbsent(
         f"commit {ref.commit} is not in {show(ref.source)}: the repository does not have it "
         "or will not serve it (is the id mistyped, or from another repository?)",
         hint=f"check it with `skillscan resolve {ref.source}@<branch-or-tag>`",
