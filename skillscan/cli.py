@@ -8,15 +8,21 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from skillscan import __version__, pins
+from skillscan import __version__
 from skillscan.errors import ExitCode, InputError, SkillscanError, UsageError
 from skillscan.model import Verdict
+
+if TYPE_CHECKING:
+    from skillscan import pins
 
 # Only a usage error is raised below this line without importing the heavy modules, so
 # `skillscan --help` stays fast.
 
 FORMATS = ("text", "json")
+# Kept literal so --help does not import the formatters; a test checks it matches them.
+SCAN_FORMATS = ("text", "json", "sarif", "markdown")
 PROGRESS_MIN_SKILLS = 5
 
 EXIT_CODES_HELP = """exit codes:
@@ -93,14 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--format",
         action="append",
-        choices=FORMATS,
+        choices=SCAN_FORMATS,
         dest="formats",
         help="report format, repeatable (each extra one needs --output-FORMAT); default: text",
     )
     scan.add_argument(
         "--output", type=Path, metavar="FILE", help="write the report to FILE instead of stdout"
     )
-    for fmt in FORMATS:
+    for fmt in SCAN_FORMATS:
         scan.add_argument(
             f"--output-{fmt}",
             type=Path,
@@ -164,6 +170,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="semgrep seconds per rule per file (10)",
     )
     _add_pinning_commands(commands)
+
+    gate = commands.add_parser(
+        "gate",
+        help="decide at load time whether a skill folder may be loaded (JSON answer)",
+        description=(
+            "The runtime gate for agent gateways that are not Python. DIR is an installed\n"
+            "skill (<install-dir>/<name>); it is allowed only if it is locked, approved, not\n"
+            "revoked and its content matches the pinned digest. Prints one JSON object:\n"
+            '{"allowed": true, "name", "commit", "digest"} or\n'
+            '{"allowed": false, "reason", "message"}.'
+        ),
+        epilog="exit codes:\n  0  allowed\n  1  refused (the JSON says why)\n"
+        "  2  usage, or the lockfile or revocation list is invalid (refused)\n"
+        "  3  skillscan itself failed",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    gate.add_argument("dir", type=Path, metavar="DIR", help="the installed skill folder")
+    gate.add_argument(
+        "--lockfile",
+        type=Path,
+        default=Path("skills.lock"),
+        metavar="FILE",
+        help="the lockfile (default: ./skills.lock)",
+    )
+    gate.add_argument(
+        "--revocations",
+        type=Path,
+        metavar="FILE",
+        help="use this revocation list instead of the bundled one",
+    )
     return parser
 
 
@@ -321,7 +357,7 @@ def _add_pinning_commands(commands: argparse._SubParsersAction[_Parser]) -> None
 def _destinations(args: argparse.Namespace) -> list[tuple[str, Path | None]]:
     """(format, file or None for stdout) for each requested format."""
     formats: list[str] = list(dict.fromkeys(args.formats or []))
-    for fmt in FORMATS:
+    for fmt in SCAN_FORMATS:
         if getattr(args, f"output_{fmt}") is not None and fmt not in formats:
             formats.append(fmt)
     if not formats:
@@ -409,6 +445,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace, *, jobs: int = 1) -> pins.Settings:
+    from skillscan import pins
+
     cache_dir = getattr(args, "cache_dir", None)
     return pins.Settings(
         lockfile=args.lockfile,
@@ -424,6 +462,7 @@ def _emit(text: str) -> None:
 
 
 def _cmd_resolve(args: argparse.Namespace) -> int:
+    from skillscan import pins
     from skillscan.report.pinning import render_resolve
 
     _emit(render_resolve(pins.resolve(args.reference), args.format))
@@ -431,6 +470,7 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
 
 
 def _cmd_add(args: argparse.Namespace) -> int:
+    from skillscan import pins
     from skillscan.refs import make_ref, parse_ref, parse_subpath
     from skillscan.report.pinning import render_add
 
@@ -457,6 +497,7 @@ def _cmd_add(args: argparse.Namespace) -> int:
 
 
 def _cmd_update(args: argparse.Namespace) -> int:
+    from skillscan import pins
     from skillscan.report.pinning import render_update
 
     name, commit = pins.parse_name_at_commit(args.target)
@@ -466,6 +507,7 @@ def _cmd_update(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
+    from skillscan import pins
     from skillscan.report.pinning import render_review
 
     decision = pins.Decision.APPROVE if args.approve else pins.Decision.REJECT
@@ -483,6 +525,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def _cmd_remove(args: argparse.Namespace) -> int:
+    from skillscan import pins
     from skillscan.report.pinning import render_remove
 
     result = pins.remove(args.name, _settings(args), install_dir=args.install_dir)
@@ -491,6 +534,7 @@ def _cmd_remove(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    from skillscan import pins
     from skillscan.report.pinning import render_list
 
     _emit(render_list(pins.load(_settings(args)), args.lockfile, args.format))
@@ -498,6 +542,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
+    from skillscan import pins
     from skillscan.report.pinning import render_show
 
     _emit(render_show(args.name, pins.show_entry(args.name, _settings(args)), args.format))
@@ -505,6 +550,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from skillscan import pins
     from skillscan.report.pinning import render_check
 
     result = pins.check(
@@ -514,8 +560,19 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _cmd_gate(args: argparse.Namespace) -> int:
+    import json
+
+    from skillscan.gate import gate_decision
+
+    code, decision = gate_decision(args.dir, args.lockfile, revocations=args.revocations)
+    sys.stdout.write(json.dumps(decision, sort_keys=True) + "\n")
+    return int(code)
+
+
 _COMMANDS = {
     "scan": _cmd_scan,
+    "gate": _cmd_gate,
     "resolve": _cmd_resolve,
     "add": _cmd_add,
     "update": _cmd_update,
