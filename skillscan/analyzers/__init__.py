@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from skillscan.analyzers import frontmatter, structure
+from skillscan.analyzers import capabilities, frontmatter, structure
 from skillscan.model import Finding
 from skillscan.signatures import Signatures
 from skillscan.skill import Skill
@@ -19,4 +19,5 @@ Analyzer = Callable[[Skill, Signatures], list[Finding]]
 ANALYZERS: Mapping[str, Analyzer] = {
     "structure": structure.analyze,
     "frontmatter": frontmatter.analyze,
+    "capabilities": capabilities.analyze,
 }
