@@ -106,7 +106,9 @@ def _analyze_root(root: str, options: ScanOptions) -> _Partial:
         reason = f"{type(exc).__name__}: {str(exc)[:120]}"
         return _Partial(root, Path(root).name, (incomplete("loader", reason),), ())
     findings = run_analyzers(skill, signatures, options)
-    return _Partial(root, skill.name, tuple(findings), tuple(semgrep_analyzer.targets(skill)))
+    return _Partial(
+        root, skill.name, tuple(findings), tuple(semgrep_analyzer.targets(skill, signatures))
+    )
 
 
 def _worker_task(args: tuple[str, ScanOptions]) -> _Partial:

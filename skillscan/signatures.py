@@ -154,6 +154,16 @@ class Signatures:
             raise InputError(f"signature bundle {self.root} has no rule {rule_id}") from None
 
     @property
+    def semgrep_languages(self) -> frozenset[str]:
+        """Every language some semgrep rule of the bundle is written for."""
+        found: set[str] = set()
+        for rule in self.for_analyzer("semgrep"):
+            languages = rule.options.get("languages")
+            if isinstance(languages, list):
+                found.update(str(x) for x in languages)
+        return frozenset(found)
+
+    @property
     def semgrep_dir(self) -> Path:
         """The folder of semgrep rules (one YAML per rule, file stem = rule id)."""
         return self.root / "semgrep"
@@ -276,12 +286,16 @@ def _semgrep_rule(path: Path) -> Rule:
     metadata = raw.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise InputError(f"{where}: metadata must be a mapping")
+    languages = raw.get("languages")
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        raise InputError(f"{where}: languages must be a list of names")
     return _rule(
         {
             "id": raw.get("id"),
             "severity": metadata.get("skillscan-severity"),
             "category": metadata.get("category"),
             "message": raw.get("message"),
+            "options": {"languages": [x.lower() for x in languages]},
         },
         "semgrep",
         where,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from skillscan.analyzers import capabilities, frontmatter, structure
+from skillscan.analyzers import capabilities, encoding, frontmatter, structure, unicode
 from skillscan.model import Finding
 from skillscan.signatures import Signatures
 from skillscan.skill import Skill
@@ -20,4 +20,6 @@ ANALYZERS: Mapping[str, Analyzer] = {
     "structure": structure.analyze,
     "frontmatter": frontmatter.analyze,
     "capabilities": capabilities.analyze,
+    "encoding": encoding.analyze,
+    "unicode": unicode.analyze,
 }

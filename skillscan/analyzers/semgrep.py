@@ -115,12 +115,28 @@ def language_suffix(entry: SkillFile) -> str | None:
     return _BY_SUFFIX.get(entry.suffix) or _shebang_suffix(text)
 
 
-def targets(skill: Skill) -> list[Target]:
-    """The files of a skill that semgrep scans (pure: reads only the loaded skill)."""
+# The semgrep language names a staged extension is parsed as.
+_LANGUAGES = {
+    ".py": {"python", "py"},
+    ".sh": {"bash", "sh"},
+    ".js": {"javascript", "js"},
+    ".jsx": {"javascript", "js"},
+    ".ts": {"typescript", "ts"},
+    ".tsx": {"typescript", "ts"},
+    ".ps1": {"generic", "regex"},
+}
+
+
+def targets(skill: Skill, signatures: Signatures) -> list[Target]:
+    """The files of a skill that some semgrep rule reads (pure: reads only the loaded skill).
+
+    A script in a language no rule is written for is left to the pattern analyzers:
+    semgrep would skip it, which the runner would rightly report as a gap."""
+    languages = signatures.semgrep_languages
     out = []
     for entry in skill.text_files():
         suffix = language_suffix(entry)
-        if suffix and entry.text is not None:
+        if suffix and entry.text is not None and _LANGUAGES[suffix] & languages:
             out.append(Target(entry.path, suffix, entry.text))
     return out
 

@@ -173,8 +173,29 @@ def test_targets_are_chosen_by_extension_or_shebang(tmp_path: Path) -> None:
         },
     )
 
-    chosen = {t.path: t.staged_suffix for t in semgrep.targets(load_skill(skill))}
+    chosen = {
+        t.path: t.staged_suffix for t in semgrep.targets(load_skill(skill), load_signatures())
+    }
 
     # a shebang makes any file a script, whatever its extension claims
     assert chosen == {"a.py": ".py", "b": ".sh", "c": ".js", "d.txt": ".sh", "f.PS1": ".ps1"}
     assert os.environ.get("SKILLSCAN_SEMGREP") is None
+
+
+def test_scripts_in_a_language_no_rule_covers_are_left_to_the_pattern_analyzers(
+    tmp_path: Path,
+) -> None:
+    bundle = tmp_path / "sigs"
+    shutil.copytree(load_signatures().root, bundle)
+    for rule in (bundle / "semgrep").iterdir():
+        if rule.suffix == ".yaml" and "python" not in rule.read_text():
+            rule.unlink()
+    skill = write_skill(
+        tmp_path / "skill", {"setup.ps1": "Write-Host 'hello'\n", "a.py": "x = 1\n"}
+    )
+
+    staged = semgrep.targets(load_skill(skill), load_signatures(bundle))
+    report = scan_roots([skill], ScanOptions(jobs=1, signatures_dir=bundle)).reports[0]
+
+    assert [t.path for t in staged] == ["a.py"]
+    assert not [f for f in report.findings if f.rule_id.startswith("SKS-SCAN")]
