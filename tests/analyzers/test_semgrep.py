@@ -173,9 +173,8 @@ def test_targets_are_chosen_by_extension_or_shebang(tmp_path: Path) -> None:
         },
     )
 
-    chosen = {
-        t.path: t.staged_suffix for t in semgrep.targets(load_skill(skill), load_signatures())
-    }
+    suffixes = {f.path: semgrep.language_suffix(f) for f in load_skill(skill).files}
+    chosen = {path: suffix for path, suffix in suffixes.items() if suffix}
 
     # a shebang makes any file a script, whatever its extension claims
     assert chosen == {"a.py": ".py", "b": ".sh", "c": ".js", "d.txt": ".sh", "f.PS1": ".ps1"}
