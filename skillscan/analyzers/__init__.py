@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from skillscan.analyzers import capabilities, encoding, frontmatter, structure, unicode
+from skillscan.analyzers import (
+    behavior,
+    capabilities,
+    encoding,
+    frontmatter,
+    instructions,
+    iocs,
+    structure,
+    unicode,
+)
 from skillscan.model import Finding
 from skillscan.signatures import Signatures
 from skillscan.skill import Skill
@@ -19,6 +28,9 @@ Analyzer = Callable[[Skill, Signatures], list[Finding]]
 ANALYZERS: Mapping[str, Analyzer] = {
     "structure": structure.analyze,
     "frontmatter": frontmatter.analyze,
+    "instructions": instructions.analyze,
+    "behavior": behavior.analyze,
+    "iocs": iocs.analyze,
     "capabilities": capabilities.analyze,
     "encoding": encoding.analyze,
     "unicode": unicode.analyze,
