@@ -86,6 +86,9 @@ def mask_secrets(text: str) -> str:
 
 def clean_evidence(text: str) -> str:
     """Evidence as shown and fingerprinted: one line, masked, bounded, printable."""
+    # Bound the work first: a minified file hands over megabyte-long lines. The margin
+    # keeps a secret that straddles the cut from being shown half unmasked.
+    text = text[: EVIDENCE_MAX_CHARS * 4]
     text = _WHITESPACE.sub(" ", text).strip()
     text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
     text = mask_secrets(text)

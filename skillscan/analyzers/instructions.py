@@ -179,7 +179,13 @@ def _strings(value: object) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list | tuple):
-        return tuple(str(v) for v in value if isinstance(v, str | int | float))
+        # Nested lists come from YAML aliases to shared lists ([*a, *b]): flatten them.
+        return tuple(
+            str(item)
+            for v in value
+            for item in (v if isinstance(v, list | tuple) else [v])
+            if isinstance(item, str | int | float)
+        )
     return ()
 
 
