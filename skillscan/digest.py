@@ -15,13 +15,14 @@ UTF-8 bytes of the path. Folders are implied by the paths: an empty folder chang
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import errno
 import hashlib
 import itertools
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -368,8 +369,12 @@ class _Walk:
                 path=rel,
             )
 
-    def read(self, dir_fd: int, name: str, rel: str) -> tuple[bytes, bool]:
-        """The bytes and executable bit of one regular file, from the same open inode."""
+    @contextlib.contextmanager
+    def open_file(self, dir_fd: int, name: str, rel: str) -> Iterator[tuple[int, int, int, bool]]:
+        """Open one regular file (never a link or fifo); yield (fd, its size as fstat says,
+        the byte budget left, its executable bit).
+
+        Any OSError while it is open, the caller's reads included, becomes a DigestError."""
         try:
             fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
         except OSError as exc:
@@ -381,12 +386,21 @@ class _Walk:
             budget = self.max_bytes - self.total
             if info.st_size > budget:
                 raise self.too_large(rel)
+            yield fd, info.st_size, budget, bool(info.st_mode & 0o111)
+        except OSError as exc:
+            raise _unreadable(rel, exc) from exc
+        finally:
+            os.close(fd)
+
+    def read(self, dir_fd: int, name: str, rel: str) -> tuple[bytes, bool]:
+        """The bytes and executable bit of one regular file, from the same open inode."""
+        with self.open_file(dir_fd, name, rel) as (fd, size, budget, executable):
             # Ask for one byte more than fstat promised: a short read is the end of the
             # file, a full one means it grew, so read on (never past the byte budget).
             chunks: list[bytes] = []
             want = budget + 1
             while want > 0:
-                request = min(want, max(info.st_size + 1, 65536))
+                request = min(want, max(size + 1, 65536))
                 chunk = os.read(fd, request)
                 chunks.append(chunk)
                 want -= len(chunk)
@@ -395,47 +409,24 @@ class _Walk:
             data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
             if len(data) > budget:
                 raise self.too_large(rel)
-        except OSError as exc:
-            raise _unreadable(rel, exc) from exc
-        finally:
-            os.close(fd)
         self.total += len(data)
-        return data, bool(info.st_mode & 0o111)
+        return data, executable
 
     def hash(self, dir_fd: int, name: str, rel: str) -> tuple[str, bool]:
         """The sha256 and executable bit of one regular file, without keeping its bytes."""
         if self.buffer is None:
             self.buffer = bytearray(_HASH_BUFFER)
         buffer = self.buffer
-        view = memoryview(buffer)
-        try:
-            fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
-        except OSError as exc:
-            raise _unreadable(rel, exc) from exc
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise DigestError(f"{rel!r} changed into {_describe(info.st_mode)}", path=rel)
-            budget = self.max_bytes - self.total
-            if info.st_size > budget:
-                raise self.too_large(rel)
-            hasher = hashlib.sha256()
-            size = 0
-            while True:
-                count = os.readv(fd, [buffer])
-                if count == 0:
-                    break
+        hasher = hashlib.sha256()
+        size = 0
+        with memoryview(buffer) as view, self.open_file(dir_fd, name, rel) as (fd, _, budget, x):
+            while count := os.readv(fd, [buffer]):
                 size += count
                 if size > budget:  # it grew past the budget while being read
                     raise self.too_large(rel)
                 hasher.update(view[:count])
-        except OSError as exc:
-            raise _unreadable(rel, exc) from exc
-        finally:
-            view.release()
-            os.close(fd)
         self.total += size
-        return hasher.hexdigest(), bool(info.st_mode & 0o111)
+        return hasher.hexdigest(), x
 
     def too_large(self, rel: str) -> DigestError:
         return DigestError(
