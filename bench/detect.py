@@ -539,13 +539,15 @@ def run_cisco(corpus: Path, venv: Path, version: str, timeout: float, behavioral
         skill_folders=len(results),
         memory_mib={"process": done.maxrss_mib, "tree": done.tree_mib},
     )
-    own_ms = sum(float(r.get("duration_ms") or 0) for r in results)
+    durations = sorted(float(r.get("duration_ms") or 0) for r in results)
+    own_ms = sum(durations)
+    median_ms = durations[len(durations) // 2] if durations else 0.0
     run.notes += [
         "argv: " + " ".join(argv[len(prefix) :]).replace(str(exe), "skill-scanner"),
         f"offline: {isolation}",
         f"analyzers: {', '.join(analyzers) or '?'}; exit code {done.returncode}",
-        f"its own per-skill durations sum to {own_ms / 1000:.1f} s "
-        f"(the rest of the wall time is start-up: rule loading)",
+        f"its own per-skill durations: sum {own_ms / 1000:.1f} s (the rest of the wall time "
+        f"is start-up: rule loading), median {median_ms:.0f} ms",
     ]
     slowest = sorted(results, key=lambda r: -float(r.get("duration_ms") or 0))[:3]
     run.notes.append(
