@@ -9,7 +9,7 @@ it). It never scans, fetches or writes. Specified in docs/gate.md.
 from __future__ import annotations
 
 import enum
-import json
+import errno
 import os
 import re
 import stat
@@ -30,6 +30,8 @@ from skillscan.lockfile import (
     Lockfile,
     LockfileError,
     ReviewStatus,
+    loads_strict,
+    read_bounded,
 )
 from skillscan.lockfile import load as load_lockfile
 
@@ -180,20 +182,6 @@ _TOP_FIELDS = frozenset({"revocations_version", "entries"})
 _ENTRY_FIELDS = frozenset({"kind", "value", "reason", "source", "revoked_at"})
 
 
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    # json keeps the last of duplicate keys; a reviewer of the file may read the first.
-    result: dict[str, object] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {_show(key, 40)}")
-        result[key] = value
-    return result
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not allowed")
-
-
 def _exact_object(value: object, expected: frozenset[str], where: str) -> dict[str, object]:
     if not isinstance(value, dict):
         raise RevocationsError(f"{where}: expected a JSON object")
@@ -241,33 +229,15 @@ def _revocation(raw: object, where: str) -> Revocation:
 
 
 def _read_bounded(path: Path, max_bytes: int) -> bytes:
-    """A regular file's bytes, refused past `max_bytes` before reading; never blocks on a fifo."""
+    """The revocation list's bytes (lockfile.read_bounded), with the gate's own errors."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        return read_bounded(path, max_bytes)
     except OSError as exc:
-        raise RevocationsError(f"{path}: cannot open: {exc.strerror}") from exc
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise RevocationsError(f"{path}: not a regular file")
-        if info.st_size > max_bytes:
-            raise RevocationsError(f"{path}: larger than the {max_bytes}-byte bound")
-        chunks: list[bytes] = []
-        remaining = max_bytes + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise RevocationsError(f"{path}: larger than the {max_bytes}-byte bound") from exc
+        if exc.errno == errno.EINVAL:
+            raise RevocationsError(f"{path}: not a regular file") from exc
         raise RevocationsError(f"{path}: cannot read: {exc.strerror}") from exc
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > max_bytes:
-        raise RevocationsError(f"{path}: larger than the {max_bytes}-byte bound")
-    return data
 
 
 @dataclass(frozen=True)
@@ -295,9 +265,7 @@ class Revocations:
     def parse(cls, data: bytes, *, origin: str = "<memory>") -> Revocations:
         """Validate revocation-list bytes strictly; raises RevocationsError."""
         try:
-            raw: object = json.loads(
-                data.decode("utf-8"), object_pairs_hook=_unique_keys, parse_constant=_no_constant
-            )
+            raw: object = loads_strict(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise RevocationsError(f"{origin}: not valid UTF-8 JSON ({exc})") from None
         if not isinstance(raw, dict):

@@ -337,23 +337,26 @@ _ENTRY_FIELDS = frozenset(f.name for f in fields(LockEntry))
 _REVIEW_FIELDS = frozenset(f.name for f in fields(Review))
 
 
-class _DuplicateKeyError(ValueError):
-    pass
-
-
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     # json keeps the last of duplicate keys silently; a reviewer reading a diff may see the
     # first. Refuse instead, so what is reviewed is what is enforced.
     result: dict[str, object] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateKeyError(f"duplicate key {key!r}")
+            raise ValueError(f"duplicate key {key!r}")
         result[key] = value
     return result
 
 
 def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not allowed")
+
+
+def loads_strict(text: str) -> object:
+    """JSON that refuses duplicate keys and NaN/Infinity (ValueError, RecursionError).
+
+    Shared with the gate's revocation list: every JSON file skillscan enforces is read so."""
+    return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
 
 
 def _object(value: object, field: str | None, expected: frozenset[str]) -> dict[str, object]:
@@ -449,7 +452,7 @@ def parse(data: bytes, *, file: str = "skills.lock") -> Lockfile:
     except UnicodeDecodeError as exc:
         raise LockfileError(f"not UTF-8 text (bad byte at offset {exc.start})", file=file) from None
     try:
-        raw: object = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        raw: object = loads_strict(text)
     except json.JSONDecodeError as exc:
         problem = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         raise LockfileError(problem, file=file) from None
@@ -493,22 +496,19 @@ def parse(data: bytes, *, file: str = "skills.lock") -> Lockfile:
     return Lockfile(entries)
 
 
-def _read_bytes(path: Path, max_bytes: int) -> bytes | None:
-    """The file's bytes, or None when it does not exist. Never reads past `max_bytes`."""
-    try:
-        # O_NONBLOCK: a fifo planted at the path must not hang the reader (fstat refuses it).
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise LockfileError(f"cannot open: {exc.strerror}", file=str(path), hint=None) from exc
+def read_bounded(path: Path, max_bytes: int) -> bytes:
+    """A regular file's bytes, refused past `max_bytes` (checked before and while reading).
+
+    Never blocks on a fifo planted at the path (O_NONBLOCK, then fstat refuses it). Raises
+    OSError: FileNotFoundError, EINVAL for anything but a regular file, EFBIG past the bound.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise LockfileError("not a regular file", file=str(path), hint=None)
+            raise OSError(errno.EINVAL, "not a regular file")
         if info.st_size > max_bytes:
-            problem = f"{info.st_size} bytes, larger than the {max_bytes}-byte bound; refused"
-            raise LockfileError(problem, file=str(path))
+            raise OSError(errno.EFBIG, f"{info.st_size} bytes, over the {max_bytes}-byte bound")
         chunks: list[bytes] = []
         remaining = max_bytes + 1
         while remaining > 0:
@@ -517,14 +517,28 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes | None:
                 break
             chunks.append(chunk)
             remaining -= len(chunk)
-    except OSError as exc:
-        raise LockfileError(f"cannot read: {exc.strerror}", file=str(path), hint=None) from exc
     finally:
         os.close(fd)
     data = b"".join(chunks)
-    if len(data) > max_bytes:
-        raise LockfileError(f"larger than the {max_bytes}-byte bound; refused", file=str(path))
+    if len(data) > max_bytes:  # it grew while being read
+        raise OSError(errno.EFBIG, f"over the {max_bytes}-byte bound")
     return data
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes | None:
+    """The lockfile's bytes, or None when it does not exist."""
+    try:
+        return read_bounded(path, max_bytes)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            problem = f"larger than the {max_bytes}-byte bound; refused ({exc.strerror})"
+        elif exc.errno == errno.EINVAL:
+            problem = "not a regular file"
+        else:
+            problem = f"cannot read: {exc.strerror}"
+        raise LockfileError(problem, file=str(path), hint=None) from exc
 
 
 def load(path: Path) -> Lockfile:
