@@ -8,8 +8,7 @@ import shutil
 import stat
 import subprocess
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,78 +30,13 @@ from skillscan.fetch import (
     run_bounded,
 )
 from skillscan.refs import SkillRef, SourceKind, make_ref
+from tests.conftest import Content, Exe, GitRepo, Link
 
 FILE, SYMLINK, GITLINK = TreeEntryKind.FILE, TreeEntryKind.SYMLINK, TreeEntryKind.GITLINK
 
 
-@dataclass(frozen=True)
-class Link:
-    target: str
-
-
-@dataclass(frozen=True)
-class Exe:
-    text: str
-
-
-def _test_env() -> dict[str, str]:
-    """The tests' own git: no user or system config, whatever the machine has."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1")
-    return env
-
-
-Content = str | bytes | Link | Exe
-
-
-class Repo:
-    """A source repository built with the git CLI."""
-
-    def __init__(self, path: Path, object_format: str = "sha1") -> None:
-        path.mkdir(parents=True)
-        self.path = path
-        self.git("init", "-q", f"--object-format={object_format}")
-
-    def git(self, *args: str, stdin: bytes | None = None) -> str:
-        result = subprocess.run(
-            [
-                "git",
-                "-c",
-                "user.name=Test",
-                "-c",
-                "user.email=test@example.org",
-                "-c",
-                "init.defaultBranch=main",
-                "-c",
-                "commit.gpgsign=false",
-                "-c",
-                "core.hooksPath=/dev/null",
-                *args,
-            ],
-            cwd=self.path,
-            env=_test_env(),
-            input=stdin,
-            capture_output=True,
-            check=True,
-        )
-        return result.stdout.decode().strip()
-
-    def commit(self, files: Mapping[str, Content], message: str = "c") -> str:
-        for rel, content in files.items():
-            target = self.path / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, Link):
-                target.symlink_to(content.target)
-            elif isinstance(content, Exe):
-                target.write_text(content.text)
-                target.chmod(0o755)
-            elif isinstance(content, bytes):
-                target.write_bytes(content)
-            else:
-                target.write_text(content)
-        self.git("add", "-A")
-        self.git("commit", "-q", "--allow-empty", "-m", message)
-        return self.git("rev-parse", "HEAD")
+class Repo(GitRepo):
+    """A source repository built with the git CLI, with references into it."""
 
     def ref(self, commit: str, subpath: str = "") -> SkillRef:
         return make_ref(str(self.path), commit, subpath)
