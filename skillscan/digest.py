@@ -15,19 +15,17 @@ UTF-8 bytes of the path. Folders are implied by the paths: an empty folder chang
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import errno
 import hashlib
 import itertools
 import os
 import stat
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from skillscan.errors import InputError
+from skillscan.model import Record
 
 DIGEST_PREFIX = "sha256:"
 FORMAT_HEADER = b"skillscan-digest-v1\n"
@@ -70,8 +68,7 @@ def is_git_name(name: str) -> bool:
     return len(name) == 4 and name.lower() == ".git"
 
 
-@dataclass(frozen=True)
-class DigestEntry:
+class DigestEntry(Record):
     """One regular file or symlink of a skill, as it enters the digest.
 
     `path` is relative POSIX (`scripts/run.sh`) and valid UTF-8; `content_sha256` is the
@@ -172,8 +169,7 @@ def is_digest(value: str) -> bool:
     return value.startswith(DIGEST_PREFIX) and len(hexpart) == 64 and _HEX.issuperset(hexpart)
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(Record):
     """A folder read once: its digest and the very bytes that were hashed.
 
     `files` maps each regular file's relative path to its content, `symlinks` each
@@ -187,7 +183,7 @@ class Snapshot:
 
 
 def read_tree(
-    root: Path,
+    root: str | os.PathLike[str],
     *,
     max_entries: int = MAX_ENTRIES,
     max_bytes: int = MAX_BYTES,
@@ -217,7 +213,7 @@ def read_tree(
 
 
 def digest_tree(
-    root: Path,
+    root: str | os.PathLike[str],
     *,
     max_entries: int = MAX_ENTRIES,
     max_bytes: int = MAX_BYTES,
@@ -279,7 +275,7 @@ class _Walk:
         self.files: dict[str, bytes] = {}
         self.symlinks: dict[str, str] = {}
 
-    def run(self, root: Path) -> None:
+    def run(self, root: str | os.PathLike[str]) -> None:
         try:
             root_fd = os.open(root, _DIR_FLAGS)
         except OSError as exc:
@@ -369,28 +365,12 @@ class _Walk:
                 path=rel,
             )
 
-    @contextlib.contextmanager
-    def open_file(self, dir_fd: int, name: str, rel: str) -> Iterator[tuple[int, int, int, bool]]:
-        """Open one regular file (never a link or fifo); yield (fd, its size as fstat says,
-        the byte budget left, its executable bit).
+    def open_file(self, dir_fd: int, name: str, rel: str) -> _OpenFile:
+        """Open one regular file (never a link or fifo); entering yields (fd, its size as
+        fstat says, the byte budget left, its executable bit).
 
         Any OSError while it is open, the caller's reads included, becomes a DigestError."""
-        try:
-            fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
-        except OSError as exc:
-            raise _unreadable(rel, exc) from exc
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise DigestError(f"{rel!r} changed into {_describe(info.st_mode)}", path=rel)
-            budget = self.max_bytes - self.total
-            if info.st_size > budget:
-                raise self.too_large(rel)
-            yield fd, info.st_size, budget, bool(info.st_mode & 0o111)
-        except OSError as exc:
-            raise _unreadable(rel, exc) from exc
-        finally:
-            os.close(fd)
+        return _OpenFile(dir_fd, name, rel, self.max_bytes - self.total, self.too_large)
 
     def read(self, dir_fd: int, name: str, rel: str) -> tuple[bytes, bool]:
         """The bytes and executable bit of one regular file, from the same open inode."""
@@ -433,6 +413,44 @@ class _Walk:
             f"the folder holds more than {self.max_bytes} bytes; it is too large to digest",
             path=rel,
         )
+
+
+class _OpenFile:
+    """The context manager of `_Walk.open_file` (a class: contextlib is over the gate's
+    import budget, docs/gate.md)."""
+
+    __slots__ = ("budget", "dir_fd", "fd", "name", "rel", "too_large")
+
+    def __init__(
+        self, dir_fd: int, name: str, rel: str, budget: int, too_large: Callable[[str], DigestError]
+    ) -> None:
+        self.dir_fd, self.name, self.rel = dir_fd, name, rel
+        self.budget, self.too_large = budget, too_large
+        self.fd = -1
+
+    def __enter__(self) -> tuple[int, int, int, bool]:
+        rel = self.rel
+        try:
+            self.fd = os.open(self.name, _FILE_FLAGS, dir_fd=self.dir_fd)
+        except OSError as exc:
+            raise _unreadable(rel, exc) from exc
+        try:
+            info = os.fstat(self.fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise DigestError(f"{rel!r} changed into {_describe(info.st_mode)}", path=rel)
+            if info.st_size > self.budget:
+                raise self.too_large(rel)
+        except BaseException as exc:
+            os.close(self.fd)
+            if isinstance(exc, OSError):
+                raise _unreadable(rel, exc) from exc
+            raise
+        return self.fd, info.st_size, self.budget, bool(info.st_mode & 0o111)
+
+    def __exit__(self, kind: object, exc: BaseException | None, trace: object) -> None:
+        os.close(self.fd)
+        if isinstance(exc, OSError):
+            raise _unreadable(self.rel, exc) from exc
 
 
 def _unreadable(rel: str, exc: OSError) -> DigestError:

@@ -11,12 +11,8 @@ from __future__ import annotations
 import enum
 import errno
 import os
-import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from types import MappingProxyType
 
 from skillscan.digest import DigestError, Snapshot, read_tree
@@ -30,13 +26,16 @@ from skillscan.lockfile import (
     Lockfile,
     LockfileError,
     ReviewStatus,
+    compiled,
     loads_strict,
+    parse_timestamp,
     read_bounded,
 )
 from skillscan.lockfile import load as load_lockfile
+from skillscan.model import Record, field
 
-# Type checkers read this as typing.TYPE_CHECKING; spelled out so that the gate does not
-# import typing at run time (part of its import budget, docs/gate.md).
+# Type checkers read this as typing.TYPE_CHECKING; spelled out so that the gate imports
+# neither typing nor pathlib nor dataclasses at run time (its import budget, docs/gate.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Protocol, TypeAlias, overload
@@ -62,20 +61,17 @@ MAX_REVOCATIONS = 100_000
 REASON_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]{1,1024}$"
 REFERENCE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f]{1,2048}$"
 
-_VALUE_PATTERNS: dict[str, re.Pattern[str]] = {
-    "repository": re.compile(SOURCE_PATTERN),
-    "commit": re.compile(COMMIT_PATTERN),
-    "digest": re.compile(DIGEST_PATTERN),
+_VALUE_PATTERNS = {
+    "repository": SOURCE_PATTERN,
+    "commit": COMMIT_PATTERN,
+    "digest": DIGEST_PATTERN,
 }
 _VALUE_EXPECTED = {
     "repository": "a repository spelled as the lockfile's source field spells one",
     "commit": "a full 40- or 64-character lowercase hex commit",
     "digest": "'sha256:' and 64 lowercase hex digits",
 }
-_REASON = re.compile(REASON_PATTERN)
-_REFERENCE = re.compile(REFERENCE_PATTERN)
-_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
-_GITHUB_SHORTHAND = re.compile(r"[a-z0-9][a-z0-9-]*/[a-z0-9._-]+")
+_GITHUB_SHORTHAND = r"[a-z0-9][a-z0-9-]*/[a-z0-9._-]+"
 _LOCAL_PREFIXES = ("/", "./", "../", "~/")
 
 
@@ -150,7 +146,7 @@ def repository_key(source: str) -> str:
         rest = text.partition("://")[2]
         authority, _, path = rest.partition("/")
         host = authority.rpartition("@")[2].partition(":")[0]
-    elif _GITHUB_SHORTHAND.fullmatch(text):
+    elif compiled(_GITHUB_SHORTHAND).fullmatch(text):
         host, path = "github.com", text
     elif "@" in text and ":" in text:  # scp-like user@host:path
         host, _, path = text.rpartition("@")[2].partition(":")
@@ -160,8 +156,7 @@ def repository_key(source: str) -> str:
     return f"{host}/{path}" if host else path
 
 
-@dataclass(frozen=True)
-class Revocation:
+class Revocation(Record):
     """One entry of the revocation list: what is revoked, why, and who said so."""
 
     kind: RevocationKind
@@ -194,8 +189,8 @@ def _exact_object(value: object, expected: frozenset[str], where: str) -> dict[s
     return value
 
 
-def _text(value: object, pattern: re.Pattern[str], where: str, expected: str) -> str:
-    if not isinstance(value, str) or pattern.fullmatch(value) is None:
+def _text(value: object, pattern: str, where: str, expected: str) -> str:
+    if not isinstance(value, str) or compiled(pattern).fullmatch(value) is None:
         raise RevocationsError(f"{where}: expected {expected}")
     return value
 
@@ -213,22 +208,29 @@ def _revocation(raw: object, where: str) -> Revocation:
         _VALUE_EXPECTED[kind_text],
     )
     revoked_at = _text(
-        fields["revoked_at"], _TIMESTAMP, where + ": field 'revoked_at'", "YYYY-MM-DDTHH:MM:SSZ"
+        fields["revoked_at"],
+        TIMESTAMP_PATTERN,
+        where + ": field 'revoked_at'",
+        "YYYY-MM-DDTHH:MM:SSZ",
     )
     try:
-        datetime.fromisoformat(revoked_at)
+        parse_timestamp(revoked_at)
     except ValueError:
         raise RevocationsError(f"{where}: field 'revoked_at': not a real date") from None
     return Revocation(
         kind=kind,
         value=value,
-        reason=_text(fields["reason"], _REASON, where + ": field 'reason'", "1-1024 characters"),
-        source=_text(fields["source"], _REFERENCE, where + ": field 'source'", "1-2048 characters"),
+        reason=_text(
+            fields["reason"], REASON_PATTERN, where + ": field 'reason'", "1-1024 characters"
+        ),
+        source=_text(
+            fields["source"], REFERENCE_PATTERN, where + ": field 'source'", "1-2048 characters"
+        ),
         revoked_at=revoked_at,
     )
 
 
-def _read_bounded(path: Path, max_bytes: int) -> bytes:
+def _read_bounded(path: str, max_bytes: int) -> bytes:
     """The revocation list's bytes (lockfile.read_bounded), with the gate's own errors."""
     try:
         return read_bounded(path, max_bytes)
@@ -240,8 +242,7 @@ def _read_bounded(path: Path, max_bytes: int) -> bytes:
         raise RevocationsError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
-@dataclass(frozen=True)
-class Revocations:
+class Revocations(Record):
     """A parsed revocation list, indexed for constant-time matching."""
 
     entries: tuple[Revocation, ...] = ()
@@ -297,8 +298,8 @@ class Revocations:
     @classmethod
     def load(cls, path: StrPath) -> Revocations:
         """Read and validate the revocation list at `path`."""
-        where = Path(path)
-        return cls.parse(_read_bounded(where, MAX_REVOCATIONS_BYTES), origin=str(where))
+        where = os.fspath(path)
+        return cls.parse(_read_bounded(where, MAX_REVOCATIONS_BYTES), origin=where)
 
     def match(self, entry: LockEntry, digest: str | None = None) -> Revocation | None:
         """The revocation that covers a pinned skill (or content `digest`), if any."""
@@ -319,16 +320,19 @@ class Revocations:
         return None
 
 
-def bundled_revocations_path() -> Path:
+def bundled_revocations_path() -> str:
     """The revocation list shipped with skillscan: the wheel's copy, else the checkout's.
 
     Found like skillscan.signatures.bundled_path (`skillscan/_data/registry` in a wheel,
     `registry/` beside the package in a checkout) without importing it: it needs yaml.
     """
-    package = Path(__file__).resolve().parent
-    for folder in (package / "_data" / "registry", package.parent / "registry"):
-        if folder.is_dir():
-            return folder / REVOCATIONS_FILE
+    package = os.path.dirname(os.path.realpath(__file__))
+    for folder in (
+        os.path.join(package, "_data", "registry"),
+        os.path.join(os.path.dirname(package), "registry"),
+    ):
+        if os.path.isdir(folder):
+            return os.path.join(folder, REVOCATIONS_FILE)
     raise RevocationsError(
         "the bundled registry/ folder is missing from this installation; reinstall skillscan"
     )
@@ -337,8 +341,7 @@ def bundled_revocations_path() -> Path:
 # --- results --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LockedSkill:
+class LockedSkill(Record):
     """A skill the gate allowed: its lock entry and the digest its content hashed to."""
 
     name: str
@@ -351,7 +354,6 @@ class LockedSkill:
         return {"allowed": True, "name": self.name, "commit": self.commit, "digest": self.digest}
 
 
-@dataclass(frozen=True)
 class LoadedSkill(LockedSkill):
     """An allowed skill's content, from the bytes that were hashed (never a second read).
 
@@ -399,8 +401,7 @@ def _lockfile_refusal(exc: Exception, where: str) -> SkillRefused:
     )
 
 
-@dataclass(frozen=True)
-class Gate:
+class Gate(Record):
     """A lockfile and a revocation list, read once; checks and loads skill folders.
 
     Build it with `Gate.load(lockfile, revocations=None)`. It is immutable and safe to share
@@ -418,11 +419,11 @@ class Gate:
         """`Gate.load`: parse the lockfile and the revocation list (bundled unless given)."""
         where = str(lockfile) if isinstance(lockfile, str | os.PathLike) else repr(lockfile)
         try:
-            lock = load_lockfile(Path(lockfile))
+            lock = load_lockfile(lockfile)
         except Exception as exc:  # any doubt refuses: a lockfile that cannot be read allows nothing
             raise _lockfile_refusal(exc, where) from exc
         try:
-            path = bundled_revocations_path() if revocations is None else Path(revocations)
+            path = bundled_revocations_path() if revocations is None else revocations
             revoked = Revocations.load(path)
         except Exception as exc:
             problem = exc.message if isinstance(exc, RevocationsError) else repr(exc)
@@ -469,10 +470,10 @@ class Gate:
     def _verify_unguarded(
         self, skill_dir: StrPath, keep_all: bool
     ) -> tuple[LockedSkill, Snapshot, str]:
-        path = Path(skill_dir)
+        path = os.fspath(skill_dir)
         # The folder's own name is the lock key, compared exactly: lock names are lowercase,
         # so `PDF/` is not `pdf/`, and a case-only rename is refused, not guessed at.
-        name = path.name
+        name = _folder_name(path)
         entry = self.lockfile.skills.get(name)
         if entry is None:
             raise SkillRefused(Reason.NOT_LOCKED, self._not_locked(name, path))
@@ -485,7 +486,7 @@ class Gate:
             raise SkillRefused(
                 Reason.REJECTED,
                 f"skill {name!r} ({_ref(entry)}) was rejected by "
-                f"{entry.review.by}; remove it from {_show(str(path.parent))}",
+                f"{entry.review.by}; remove it from {_show(os.path.dirname(path) or '.')}",
             )
         if status is not ReviewStatus.APPROVED:
             raise SkillRefused(
@@ -521,7 +522,7 @@ class Gate:
             ) from None
         return LockedSkill(name, entry.commit, snapshot.digest, entry), snapshot, skill_md
 
-    def _read(self, path: Path, name: str, keep_all: bool) -> Snapshot:
+    def _read(self, path: str, name: str, keep_all: bool) -> Snapshot:
         # lstat only words the refusal; read_tree opens the folder with O_NOFOLLOW itself, so a
         # folder swapped for a symlink after this lstat is refused all the same.
         try:
@@ -545,12 +546,19 @@ class Gate:
         except DigestError as exc:
             raise SkillRefused(Reason.UNREADABLE, f"skill {name!r}: {exc.message}") from exc
 
-    def _not_locked(self, name: str, path: Path) -> str:
+    def _not_locked(self, name: str, path: str) -> str:
         text = f"{_show(name)} ({_show(str(path))}) is not in {self.origin}"
         folded = name.lower()
         if folded != name and folded in self.lockfile.skills:
             text += f"; the lockfile pins {folded!r} and names are compared exactly"
         return text + "; pin it with skillscan add, or remove it from the skills folder"
+
+
+def _folder_name(path: str) -> str:
+    """The last component of a folder path as pathlib names it: `skills/pdf/` and
+    `skills/pdf/.` are `pdf`; `..` stays `..` (never resolved, so never a lock name)."""
+    parts = [part for part in path.split(os.sep) if part not in ("", ".")]
+    return parts[-1] if parts else ""
 
 
 def _is_skill_md(path: str) -> bool:

@@ -11,25 +11,39 @@ bounded, and a file that does not validate is never rewritten.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import enum
 import errno
 import fcntl
+import functools
 import json
 import os
 import re
 import stat
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, fields
-from datetime import UTC, datetime
-from pathlib import Path
 from types import MappingProxyType
-from typing import TypeVar
 
 from skillscan.errors import InputError, InternalError
-from skillscan.model import Severity, Verdict
+from skillscan.model import Record, Severity, Verdict, field, field_names
+
+# typing.TYPE_CHECKING, spelled out: the runtime gate imports this module, and `typing` and
+# `pathlib` are over its import budget (docs/gate.md). Writers import pathlib when called.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+    from datetime import UTC, datetime
+    from pathlib import Path
+    from typing import TypeVar
+
+    _E = TypeVar("_E", bound=enum.Enum)
+else:
+    # The C datetime types themselves (`datetime.datetime is _datetime.datetime`), without
+    # executing datetime.py, whose pure-Python fallback costs ~3 ms of the gate's budget.
+    try:
+        from _datetime import datetime, timezone
+    except ImportError:  # an interpreter without the C module
+        from datetime import datetime, timezone
+    UTC = timezone.utc  # noqa: UP017 - datetime.UTC would import datetime.py
 
 LOCKFILE_VERSION = 1
 MAX_LOCKFILE_BYTES = 16 * 1024 * 1024
@@ -53,16 +67,13 @@ NOTE_PATTERN = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]{0,4096}$"
 TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 FINGERPRINT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}:[0-9a-f]{16}$"
 
-_NAME = re.compile(NAME_PATTERN)
-_SOURCE = re.compile(SOURCE_PATTERN)
-_COMMIT = re.compile(COMMIT_PATTERN)
-_SUBPATH = re.compile(SUBPATH_PATTERN)
-_DIGEST = re.compile(DIGEST_PATTERN)
-_SIGNATURES = re.compile(SIGNATURES_PATTERN)
-_REVIEWER = re.compile(REVIEWER_PATTERN)
-_NOTE = re.compile(NOTE_PATTERN)
-_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
-_FINGERPRINT = re.compile(FINGERPRINT_PATTERN)
+
+@functools.cache
+def compiled(pattern: str) -> re.Pattern[str]:
+    """`pattern` compiled on first use, not at import: compiling this module's patterns
+    costs several milliseconds, which the gate pays only when it reads a lockfile."""
+    return re.compile(pattern)
+
 
 _DEFAULT_HINT = (
     "fix the file or restore it from version control; "
@@ -125,10 +136,10 @@ def _bad(problem: str, field: str) -> LockfileError:
     return LockfileError(problem, field=field, hint=None)
 
 
-def _match(pattern: re.Pattern[str], value: object, field: str, expected: str) -> str:
+def _match(pattern: str, value: object, field: str, expected: str) -> str:
     if not isinstance(value, str):
         raise _bad(f"expected a string ({expected}), got {_json_type(value)}", field)
-    if pattern.fullmatch(value) is None:
+    if compiled(pattern).fullmatch(value) is None:
         shown = value if len(value) <= 80 else value[:77] + "..."
         raise _bad(f"expected {expected}, got {shown!r}", field)
     return value
@@ -153,7 +164,10 @@ def _json_type(value: object) -> str:
 def check_name(name: object) -> str:
     """A valid skill name (the key of an entry, also its install folder name)."""
     return _match(
-        _NAME, name, "name", "1-64 characters of a-z, 0-9, '.', '_', '-', starting alphanumeric"
+        NAME_PATTERN,
+        name,
+        "name",
+        "1-64 characters of a-z, 0-9, '.', '_', '-', starting alphanumeric",
     )
 
 
@@ -171,8 +185,7 @@ class ReviewStatus(enum.Enum):
 _SEVERITY_FIELDS = tuple(s.value for s in Severity)
 
 
-@dataclass(frozen=True)
-class FindingCounts:
+class FindingCounts(Record):
     """How many findings of each severity the pinned scan reported."""
 
     critical: int = 0
@@ -206,8 +219,7 @@ def _format_time(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class Review:
+class Review(Record):
     """A reviewer's decision. Pending reviews have no `by` and no `at`; decided ones both.
 
     `at` is kept in UTC to the second (it is normalised on construction);
@@ -231,17 +243,27 @@ class Review:
                 raise _bad(
                     f"an {self.status.value} review needs a reviewer and a time", "review.by"
                 )
-            _match(_REVIEWER, self.by, "review.by", "1-256 characters without control characters")
+            _match(
+                REVIEWER_PATTERN,
+                self.by,
+                "review.by",
+                "1-256 characters without control characters",
+            )
             if not isinstance(self.at, datetime) or self.at.utcoffset() is None:
                 raise _bad("expected a timezone-aware datetime", "review.at")
             object.__setattr__(self, "at", self.at.astimezone(UTC).replace(microsecond=0))
-        _match(_NOTE, self.note, "review.note", "up to 4096 characters without control characters")
+        _match(
+            NOTE_PATTERN,
+            self.note,
+            "review.note",
+            "up to 4096 characters without control characters",
+        )
         if not isinstance(self.acknowledged, tuple | list):
             raise _bad("expected a sequence of fingerprints", "review.acknowledged")
         if len(self.acknowledged) > MAX_ACKNOWLEDGED:
             raise _bad(f"more than {MAX_ACKNOWLEDGED} fingerprints", "review.acknowledged")
         for fingerprint in self.acknowledged:
-            _match(_FINGERPRINT, fingerprint, "review.acknowledged", "a finding fingerprint")
+            _match(FINGERPRINT_PATTERN, fingerprint, "review.acknowledged", "a finding fingerprint")
         object.__setattr__(self, "acknowledged", tuple(sorted(set(self.acknowledged))))
 
     @classmethod
@@ -260,8 +282,7 @@ class Review:
         }
 
 
-@dataclass(frozen=True)
-class LockEntry:
+class LockEntry(Record):
     """One pinned skill: where it came from, what it hashed to, how it scanned and was reviewed."""
 
     source: str
@@ -274,11 +295,17 @@ class LockEntry:
     review: Review
 
     def __post_init__(self) -> None:
-        _match(_SOURCE, self.source, "source", "a repository (owner/repo, URL or local path)")
-        _match(_COMMIT, self.commit, "commit", "a full 40- or 64-character lowercase hex commit")
-        _match(_SUBPATH, self.path, "path", "'' or a relative POSIX path without '.' or '..'")
-        _match(_DIGEST, self.digest, "digest", "'sha256:' and 64 lowercase hex digits")
-        _match(_SIGNATURES, self.signatures, "signatures", "a signature bundle version")
+        _match(
+            SOURCE_PATTERN, self.source, "source", "a repository (owner/repo, URL or local path)"
+        )
+        _match(
+            COMMIT_PATTERN, self.commit, "commit", "a full 40- or 64-character lowercase hex commit"
+        )
+        _match(
+            SUBPATH_PATTERN, self.path, "path", "'' or a relative POSIX path without '.' or '..'"
+        )
+        _match(DIGEST_PATTERN, self.digest, "digest", "'sha256:' and 64 lowercase hex digits")
+        _match(SIGNATURES_PATTERN, self.signatures, "signatures", "a signature bundle version")
         if not isinstance(self.verdict, Verdict):
             raise _bad("expected a Verdict", "verdict")
         if not isinstance(self.findings, FindingCounts):
@@ -300,11 +327,10 @@ class LockEntry:
         }
 
 
-@dataclass(frozen=True)
-class Lockfile:
+class Lockfile(Record):
     """The whole lockfile: skill name → entry, kept sorted by name and read-only."""
 
-    skills: Mapping[str, LockEntry] = dataclasses.field(default_factory=dict)
+    skills: Mapping[str, LockEntry] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, entry in self.skills.items():
@@ -333,8 +359,8 @@ class Lockfile:
 # --- reading --------------------------------------------------------------------------
 
 _TOP_FIELDS = frozenset({"lockfile_version", "skills"})
-_ENTRY_FIELDS = frozenset(f.name for f in fields(LockEntry))
-_REVIEW_FIELDS = frozenset(f.name for f in fields(Review))
+_ENTRY_FIELDS = frozenset(field_names(LockEntry))
+_REVIEW_FIELDS = frozenset(field_names(Review))
 
 
 def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -375,25 +401,30 @@ def _object(value: object, field: str | None, expected: frozenset[str]) -> dict[
     return value
 
 
-_E = TypeVar("_E", bound=enum.Enum)
-
-
 def _choice(kind: type[_E], value: object, field: str) -> _E:
     """The member of a string enum that `value` names."""
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            return kind(value)
+    if isinstance(value, str) and any(value == member.value for member in kind):
+        return kind(value)
     names = ", ".join(repr(member.value) for member in kind)
     shown = repr(value[:40]) if isinstance(value, str) else _json_type(value)
     raise _bad(f"expected one of {names}, got {shown}", field)
 
 
+def parse_timestamp(text: str) -> datetime:
+    """A time already matched against TIMESTAMP_PATTERN as an aware UTC datetime.
+
+    Raises ValueError when it is not a real date and time (`2025-02-30T00:00:00Z`)."""
+    return datetime.fromisoformat(text)
+
+
 def _parse_time(value: object) -> datetime | None:
     if value is None:
         return None
-    text = _match(_TIMESTAMP, value, "review.at", "an ISO-8601 UTC time like 2025-01-31T12:00:00Z")
+    text = _match(
+        TIMESTAMP_PATTERN, value, "review.at", "an ISO-8601 UTC time like 2025-01-31T12:00:00Z"
+    )
     try:
-        return datetime.fromisoformat(text)
+        return parse_timestamp(text)
     except ValueError:
         raise _bad(f"not a real date and time: {text!r}", "review.at") from None
 
@@ -430,7 +461,7 @@ def _count(value: object, field: str) -> int:
 def _entry_from_json(value: object) -> LockEntry:
     raw = _object(value, None, _ENTRY_FIELDS)
     counts = _object(raw["findings"], "findings", frozenset(_SEVERITY_FIELDS))
-    # Types are checked here, values (patterns, ranges) by the dataclasses themselves.
+    # Types are checked here, values (patterns, ranges) by the records themselves.
     return LockEntry(
         source=_string(raw["source"], "source"),
         commit=_string(raw["commit"], "commit"),
@@ -496,7 +527,7 @@ def parse(data: bytes, *, file: str = "skills.lock") -> Lockfile:
     return Lockfile(entries)
 
 
-def read_bounded(path: Path, max_bytes: int) -> bytes:
+def read_bounded(path: str | os.PathLike[str], max_bytes: int) -> bytes:
     """A regular file's bytes, refused past `max_bytes` (checked before and while reading).
 
     Never blocks on a fifo planted at the path (O_NONBLOCK, then fstat refuses it). Raises
@@ -525,7 +556,7 @@ def read_bounded(path: Path, max_bytes: int) -> bytes:
     return data
 
 
-def _read_bytes(path: Path, max_bytes: int) -> bytes | None:
+def _read_bytes(path: str | os.PathLike[str], max_bytes: int) -> bytes | None:
     """The lockfile's bytes, or None when it does not exist."""
     try:
         return read_bounded(path, max_bytes)
@@ -541,7 +572,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes | None:
         raise LockfileError(problem, file=str(path), hint=None) from exc
 
 
-def load(path: Path) -> Lockfile:
+def load(path: str | os.PathLike[str]) -> Lockfile:
     """Read and validate the lockfile at `path`; a missing file is an error."""
     data = _read_bytes(path, MAX_LOCKFILE_BYTES)
     if data is None:
@@ -569,12 +600,12 @@ def serialize(lockfile: Lockfile) -> bytes:
     return (json.dumps(document, sort_keys=True, indent=2, ensure_ascii=True) + "\n").encode()
 
 
-@dataclass
 class LockfileDraft:
     """The mutable working copy `edit` hands out: change `skills`, the rest is written."""
 
-    original: Lockfile
-    skills: dict[str, LockEntry]
+    def __init__(self, original: Lockfile, skills: dict[str, LockEntry]) -> None:
+        self.original = original
+        self.skills = skills
 
     def lockfile(self) -> Lockfile:
         """The draft, validated."""
@@ -586,7 +617,6 @@ def lock_path(path: Path) -> Path:
     return path.with_name(path.name + ".lock")
 
 
-@contextlib.contextmanager
 def _exclusive(path: Path, timeout: float) -> Iterator[None]:
     # A sidecar, not the lockfile itself: the lockfile is replaced by rename, and a lock
     # on a replaced inode would no longer exclude anyone. The sidecar is never deleted
@@ -623,19 +653,22 @@ def _remove_stale_temp_files(path: Path) -> None:
 
     Only a lock holder creates them, so under the lock every one of them is stale.
     """
+    import contextlib
+
     pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
     with contextlib.suppress(OSError), os.scandir(path.parent) as it:
         for entry in it:
             if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-                Path(entry.path).unlink(missing_ok=True)
+                path.with_name(entry.name).unlink(missing_ok=True)
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
     """Replace `path` with `data` so a crash at any point leaves the old or the new file."""
-    import tempfile  # only writers need it; the runtime gate imports this module to read
+    import contextlib
+    import tempfile
 
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(name)
+    tmp = type(path)(name)
     try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), mode)
@@ -655,17 +688,27 @@ def _write_atomic(path: Path, data: bytes, mode: int) -> None:
         os.close(dir_fd)
 
 
-@contextlib.contextmanager
-def edit(path: Path, *, timeout: float = LOCK_TIMEOUT) -> Iterator[LockfileDraft]:
+def edit(path: Path, *, timeout: float = LOCK_TIMEOUT) -> AbstractContextManager[LockfileDraft]:
     """Change the lockfile under an exclusive lock: read, let the caller edit, write.
 
     The file is re-read inside the lock, so concurrent edits never lose an update. A
     missing file starts empty; an invalid or newer file raises and is left untouched.
     If the block raises, nothing is written; if nothing changed, nothing is written.
     """
+    # Writers import what only they need (contextlib, pathlib, tempfile) when called: the
+    # runtime gate imports this module to read, and those are over its budget (docs/gate.md).
+    import contextlib
+
+    return contextlib.contextmanager(_edit)(path, timeout)
+
+
+def _edit(path: Path, timeout: float) -> Iterator[LockfileDraft]:
+    import contextlib
+    from pathlib import Path
+
     path = Path(path)
     where = str(path)
-    with _exclusive(lock_path(path), timeout):
+    with contextlib.contextmanager(_exclusive)(lock_path(path), timeout):
         _remove_stale_temp_files(path)
         if path.is_symlink():
             # os.replace would swap the link for a file, or write wherever it points.

@@ -7,10 +7,9 @@ counts toward the verdict.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection, Iterable
 
-from skillscan.model import Finding, Severity, Verdict
+from skillscan.model import Finding, Severity, Verdict, replace
 
 BLOCKING = frozenset({Severity.CRITICAL, Severity.HIGH})
 REVIEWABLE = frozenset({Severity.MEDIUM})
@@ -18,10 +17,7 @@ REVIEWABLE = frozenset({Severity.MEDIUM})
 
 def acknowledge(findings: Iterable[Finding], acknowledged: Collection[str]) -> list[Finding]:
     """The findings, each marked acknowledged when its fingerprint is in `acknowledged`."""
-    return [
-        dataclasses.replace(f, acknowledged=True) if f.fingerprint in acknowledged else f
-        for f in findings
-    ]
+    return [replace(f, acknowledged=True) if f.fingerprint in acknowledged else f for f in findings]
 
 
 def verdict(findings: Iterable[Finding]) -> Verdict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import fcntl
 import hashlib
 import json
@@ -44,7 +43,7 @@ from skillscan.lockfile import (
     serialize,
     update,
 )
-from skillscan.model import Severity, Verdict
+from skillscan.model import Severity, Verdict, replace
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((REPO / "registry" / "skills-lock.schema.json").read_text())
@@ -72,7 +71,7 @@ def entry(**changes: Any) -> LockEntry:
             acknowledged=("SKS-NET-001:0123456789abcdef",),
         ),
     )
-    return dataclasses.replace(base, **changes)
+    return replace(base, **changes)
 
 
 SAMPLE = Lockfile(
@@ -166,9 +165,7 @@ def test_bytes_do_not_depend_on_insertion_order() -> None:
 
 def test_hidden_characters_are_escaped_in_the_file() -> None:
     # A bidi override in a note would make a PR diff lie; escaped, it is visible.
-    sneaky = SAMPLE.with_entry(
-        "pdf", entry(review=dataclasses.replace(entry().review, note="ok\u202eevil"))
-    )
+    sneaky = SAMPLE.with_entry("pdf", entry(review=replace(entry().review, note="ok\u202eevil")))
     data = serialize(sneaky)
     assert data.isascii()
     assert b"ok\\u202eevil" in data

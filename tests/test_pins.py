@@ -21,7 +21,7 @@ from skillscan.digest import digest_tree
 from skillscan.errors import ExitCode, InputError, PolicyError, UsageError
 from skillscan.fetch import FetchedTree, TreeEntry, TreeEntryKind
 from skillscan.lockfile import LockEntry, Review, ReviewStatus
-from skillscan.model import Verdict
+from skillscan.model import Verdict, replace
 from skillscan.pins import (
     POLICY_REVIEWER,
     Decision,
@@ -311,7 +311,7 @@ def test_approve_needs_an_explicit_ack_for_each_blocking_finding(
     pins.add(ref(repo, sha), settings, acknowledged=[high], by="alice")  # pending: the medium
     # A pull request drops the acknowledgement from the lockfile.
     with lockfile.edit(settings.lockfile) as draft:
-        draft.skills["pdf"] = dataclasses.replace(draft.skills["pdf"], review=Review.pending())
+        draft.skills["pdf"] = replace(draft.skills["pdf"], review=Review.pending())
     before = settings.lockfile.read_bytes()
 
     with pytest.raises(PolicyError) as refused:
@@ -646,7 +646,7 @@ def test_check_rescan_proves_the_content_still_matches_the_digest(
 ) -> None:
     pins.add(ref(repo, commit(repo)), settings)
     with lockfile.edit(settings.lockfile) as draft:
-        draft.skills["pdf"] = dataclasses.replace(draft.skills["pdf"], digest="sha256:" + "0" * 64)
+        draft.skills["pdf"] = replace(draft.skills["pdf"], digest="sha256:" + "0" * 64)
 
     result = pins.check(settings, rescan=True)
 
