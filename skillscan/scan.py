@@ -107,7 +107,10 @@ def _analyze_root(root: str, options: ScanOptions) -> _Partial:
         return _Partial(root, Path(root).name, (incomplete("loader", reason),), ())
     findings = run_analyzers(skill, signatures, options)
     return _Partial(
-        root, skill.name, tuple(findings), tuple(semgrep_analyzer.targets(skill, signatures))
+        root,
+        skill.name,
+        tuple(findings),
+        tuple(semgrep_analyzer.targets(skill, signatures, options.semgrep.max_target_bytes)),
     )
 
 

@@ -270,6 +270,24 @@ def _rule(raw: object, analyzer: str, where: str) -> Rule:
     )
 
 
+def _token_groups(value: object, where: str) -> list[list[str]]:
+    """A semgrep rule's `skillscan-requires`: a non-empty list of non-empty token lists."""
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(
+            isinstance(group, list) and group and all(isinstance(t, str) and t for t in group)
+            for group in value
+        )
+    ):
+        raise InputError(f"{where}: skillscan-requires must be a list of non-empty token lists")
+    tokens = {token for group in value for token in group}
+    # The prefilter searches text without quotes, backslashes and line breaks.
+    if any(c in token for token in tokens for c in "'\"\\\n"):
+        raise InputError(f"{where}: a skillscan-requires token holds a quote, backslash or newline")
+    return [[token.lower() for token in group] for group in value]
+
+
 def _semgrep_rule(path: Path) -> Rule:
     """Catalog entry of a semgrep rule: its metadata says severity and category."""
     where = str(path)
@@ -289,13 +307,17 @@ def _semgrep_rule(path: Path) -> Rule:
     languages = raw.get("languages")
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
         raise InputError(f"{where}: languages must be a list of names")
+    options: dict[str, object] = {"languages": [x.lower() for x in languages]}
+    requires = metadata.get("skillscan-requires")
+    if requires is not None:
+        options["requires"] = _token_groups(requires, where)
     return _rule(
         {
             "id": raw.get("id"),
             "severity": metadata.get("skillscan-severity"),
             "category": metadata.get("category"),
             "message": raw.get("message"),
-            "options": {"languages": [x.lower() for x in languages]},
+            "options": options,
         },
         "semgrep",
         where,

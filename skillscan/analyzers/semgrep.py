@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,9 @@ class Target:
     text: str
 
 
+MAX_TARGET_BYTES = 512 * 1024
+
+
 @dataclass(frozen=True)
 class SemgrepSettings:
     """How semgrep is run; the defaults are the documented bounds."""
@@ -90,7 +94,7 @@ class SemgrepSettings:
     max_batch_files: int = 5000
     # Bigger scripts (bundles, minified builds) take semgrep's parsers minutes; they are read
     # by the pattern analyzers only, and reported as partially analysed.
-    max_target_bytes: int = 512 * 1024
+    max_target_bytes: int = MAX_TARGET_BYTES
     binary: str | None = None
 
 
@@ -127,17 +131,83 @@ _LANGUAGES = {
 }
 
 
-def targets(skill: Skill, signatures: Signatures) -> list[Target]:
+# Staged extensions whose language lets an identifier be spelt with escapes (`\u0065val`).
+_ESCAPED_IDENTIFIERS = frozenset({".js", ".jsx", ".ts", ".tsx"})
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """What a semgrep rule needs in a file before it can match there (`skillscan-requires`)."""
+
+    rule_id: str
+    languages: frozenset[str]
+    # Every group needs one of its tokens in the file's token view; () means no prefilter.
+    groups: tuple[tuple[str, ...], ...]
+
+    def may_match(self, view: str) -> bool:
+        """Could the rule match a file whose token view (see `token_view`) is `view`?"""
+        return all(any(token in view for token in group) for group in self.groups)
+
+
+def prefilters(signatures: Signatures) -> tuple[Prefilter, ...]:
+    """The prefilter of every semgrep rule of the bundle (not of the runner's own rules,
+    such as SKS-SCAN-PARTIAL, which have no language)."""
+    out = []
+    for rule in signatures.for_analyzer("semgrep"):
+        languages = rule.options.get("languages")
+        if not isinstance(languages, list) or not languages:
+            continue
+        requires = rule.options.get("requires")
+        groups = (
+            tuple(tuple(str(t) for t in g) for g in requires if isinstance(g, list))
+            if isinstance(requires, list)
+            else ()
+        )
+        out.append(Prefilter(rule.id, frozenset(str(x) for x in languages), groups))
+    return tuple(out)
+
+
+def token_view(text: str) -> str:
+    """The text the prefilter searches: lower-cased, without quotes and backslashes (a shell
+    reads `cu"r"l` and `c\\url` as `curl`), and, for non-ASCII text, followed by its NFKC form
+    (Python reads fullwidth `exec` as `exec`; case-insensitive regexes fold the long s into
+    `s`). The raw text is kept beside the NFKC form, since composing a combining mark into
+    a token's last letter would hide a token a regex still sees. A token's occurrence in the
+    text is never lost, only new ones gained."""
+    views = [text] if text.isascii() else [text, unicodedata.normalize("NFKC", text)]
+    return "\n".join(v.lower().replace('"', "").replace("'", "").replace("\\", "") for v in views)
+
+
+def may_match(text: str, suffix: str, filters: Sequence[Prefilter]) -> bool:
+    """Could any semgrep rule for this staged language match `text`? Errs towards yes."""
+    relevant = [f for f in filters if f.languages & _LANGUAGES[suffix]]
+    if any(not f.groups for f in relevant):
+        return True
+    if suffix in _ESCAPED_IDENTIFIERS and "\\u" in text:
+        return True
+    view = token_view(text)
+    return any(f.may_match(view) for f in relevant)
+
+
+def targets(
+    skill: Skill, signatures: Signatures, max_target_bytes: int = MAX_TARGET_BYTES
+) -> list[Target]:
     """The files of a skill that some semgrep rule reads (pure: reads only the loaded skill).
 
     A script in a language no rule is written for is left to the pattern analyzers:
-    semgrep would skip it, which the runner would rightly report as a gap."""
+    semgrep would skip it, which the runner would rightly report as a gap. A script holding
+    none of the tokens any rule of its language requires (`skillscan-requires`) cannot match
+    and is not staged; one over `max_target_bytes` always is, to be reported as partial."""
     languages = signatures.semgrep_languages
+    filters = prefilters(signatures)
     out = []
     for entry in skill.text_files():
         suffix = language_suffix(entry)
-        if suffix and entry.text is not None and _LANGUAGES[suffix] & languages:
-            out.append(Target(entry.path, suffix, entry.text))
+        text = entry.text
+        if not suffix or text is None or not _LANGUAGES[suffix] & languages:
+            continue
+        if len(text) > max_target_bytes or may_match(text, suffix, filters):
+            out.append(Target(entry.path, suffix, text))
     return out
 
 
