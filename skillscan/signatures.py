@@ -19,6 +19,16 @@ import yaml
 from skillscan.errors import InputError
 from skillscan.model import Category, Finding, Severity
 
+# libyaml's safe loader parses the bundle about 10x faster than the pure-Python one (the
+# same safe constructors; each worker process loads the bundle once).
+_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_yaml(text: str) -> object:
+    """Parse one YAML document of the bundle with the safe (fast when available) loader."""
+    return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+
+
 # `unless` patterns read at most this much of a matched line (minified files hold
 # megabyte-long lines).
 MATCH_WINDOW = 4096
@@ -292,7 +302,7 @@ def _semgrep_rule(path: Path) -> Rule:
     """Catalog entry of a semgrep rule: its metadata says severity and category."""
     where = str(path)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = _load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise InputError(f"{where}: cannot read semgrep rule: {exc}") from exc
     rules = doc.get("rules") if isinstance(doc, dict) else None
@@ -351,7 +361,7 @@ def load_signatures(directory: Path | None = None) -> Signatures:
 
     for catalog in sorted((root / "rules").glob("*.yaml")):
         try:
-            doc = yaml.safe_load(catalog.read_text(encoding="utf-8"))
+            doc = _load_yaml(catalog.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
             raise InputError(f"{catalog}: cannot read rule catalog: {exc}") from exc
         entries = doc.get("rules") if isinstance(doc, dict) else None
