@@ -44,6 +44,10 @@ class ScanOptions:
     semgrep: SemgrepSettings = field(default_factory=SemgrepSettings)
     analyzers: Mapping[str, Analyzer] = field(default_factory=lambda: dict(ANALYZERS))
     acknowledged: frozenset[str] = frozenset()  # fingerprints a reviewer acknowledged
+    # With jobs > 1 and at least this many skills, semgrep starts on the first half of the
+    # analysed skills while the workers analyse the rest (a semgrep start costs ~3 s CPU, so
+    # a small scan runs it once, at the end).
+    semgrep_overlap_min_skills: int = 200
 
 
 class AnalyzerTimeout(BaseException):
@@ -119,19 +123,27 @@ def _worker_task(args: tuple[str, ScanOptions]) -> _Partial:
 
 
 def _analyze_all(
-    roots: Sequence[str], options: ScanOptions, progress: Progress | None
+    roots: Sequence[str],
+    options: ScanOptions,
+    progress: Progress | None,
+    on_done: Callable[[_Partial], None] | None = None,
 ) -> list[_Partial]:
-    """Per-skill analysis of every root, in worker processes when jobs > 1."""
+    """Per-skill analysis of every root, in worker processes when jobs > 1; `on_done` is
+    called with each skill's result as soon as it is in."""
     done: dict[str, _Partial] = {}
     if options.jobs <= 1 or len(roots) <= 1:
         for root in roots:
             done[root] = _analyze_root(root, options)
+            if on_done:
+                on_done(done[root])
             if progress:
                 progress(len(done), len(roots), "analyze")
         return [done[r] for r in roots]
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["skillscan.scan"])
-    pool = context.Pool(processes=options.jobs, maxtasksperchild=200)
+    # A worker is replaced after this many skills (bounding what a worker can accumulate);
+    # each start reloads the signatures and the analyzers' compiled patterns (~0.5 s CPU).
+    pool = context.Pool(processes=options.jobs, maxtasksperchild=1000)
     try:
         results = pool.imap_unordered(_worker_task, [(r, options) for r in roots], chunksize=1)
         while len(done) < len(roots):
@@ -142,6 +154,8 @@ def _analyze_all(
             except StopIteration:
                 break
             done[partial.root] = partial
+            if on_done:
+                on_done(partial)
             if progress:
                 progress(len(done), len(roots), "analyze")
     finally:
@@ -172,21 +186,82 @@ def discover_all(paths: Sequence[Path]) -> list[Path]:
     return roots
 
 
+class _EarlySemgrep:
+    """Semgrep on the first half of the analysed skills, in a background thread, while the
+    workers analyse the rest; the other half runs once the analysis is done.
+
+    Semgrep is a separate process, so the thread only waits on it. `close()` kills a run
+    still going (an interrupted scan leaves no semgrep behind)."""
+
+    def __init__(
+        self, total: int, signatures: Signatures, settings: SemgrepSettings, enabled: bool
+    ) -> None:
+        self.signatures = signatures
+        self.settings = settings
+        self.threshold = total // 2 if enabled else total + 1
+        self.waiting: list[_Partial] = []
+        self.batch: list[_Partial] = []
+        self.findings: list[list[Finding]] = []
+        self.error: BaseException | None = None
+        self.cancel = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def add(self, partial: _Partial) -> None:
+        """A skill was analysed: once half are, start semgrep on them."""
+        self.waiting.append(partial)
+        if self.thread is None and len(self.waiting) >= self.threshold:
+            self.batch, self.waiting = self.waiting, []
+            self.thread = threading.Thread(target=self._run, name="skillscan-semgrep", daemon=True)
+            self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.findings = semgrep_analyzer.analyze_batch(
+                [list(p.targets) for p in self.batch], self.signatures, self.settings, self.cancel
+            )
+        except BaseException as exc:  # handed to the scanning thread by results()
+            self.error = exc
+
+    def results(self, partials: Sequence[_Partial]) -> list[list[Finding]]:
+        """Semgrep findings for every skill in `partials`, in order (runs what is left)."""
+        early = {id(p) for p in self.batch}
+        rest = [p for p in partials if id(p) not in early]
+        late = semgrep_analyzer.analyze_batch(
+            [list(p.targets) for p in rest], self.signatures, self.settings
+        )
+        by_partial = dict(zip((id(p) for p in rest), late, strict=True))
+        if self.thread is not None:
+            self.thread.join()
+            if self.error is not None:
+                raise self.error
+            by_partial.update(zip((id(p) for p in self.batch), self.findings, strict=True))
+        return [by_partial[id(p)] for p in partials]
+
+    def close(self) -> None:
+        """Stop a semgrep run still going (after an error or an interrupt) and wait for it."""
+        self.cancel.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
 def scan_roots(
     roots: Sequence[Path], options: ScanOptions | None = None, progress: Progress | None = None
 ) -> ScanResult:
     """Scan skill folders already discovered; one report per folder, in the given order."""
     options = options or ScanOptions()
     signatures = load_signatures(options.signatures_dir)
-    partials = _analyze_all([str(r) for r in roots], options, progress)
-    if progress:
-        progress(0, len(partials), "semgrep")
     settings = options.semgrep
     if settings.jobs != options.jobs:
         settings = dataclasses.replace(settings, jobs=options.jobs)
-    semgrep_findings = semgrep_analyzer.analyze_batch(
-        [list(p.targets) for p in partials], signatures, settings
-    )
+    overlap = options.jobs > 1 and len(roots) >= options.semgrep_overlap_min_skills
+    early = _EarlySemgrep(len(roots), signatures, settings, overlap)
+    try:
+        partials = _analyze_all([str(r) for r in roots], options, progress, early.add)
+        if progress:
+            progress(0, len(partials), "semgrep")
+        semgrep_findings = early.results(partials)
+    finally:
+        early.close()
     if progress:
         progress(len(partials), len(partials), "semgrep")
     reports = []

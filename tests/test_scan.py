@@ -87,9 +87,12 @@ def test_parallel_and_serial_scans_agree(tmp_path: Path) -> None:
 
     serial = scan_paths([tmp_path], ScanOptions(jobs=1))
     parallel = scan_paths([tmp_path], ScanOptions(jobs=2))
+    # semgrep starts on the first three analysed skills while the workers do the rest
+    overlapped = scan_paths([tmp_path], ScanOptions(jobs=2, semgrep_overlap_min_skills=2))
 
-    assert serial == parallel
+    assert serial == parallel == overlapped
     assert [r.verdict for r in serial.reports] == [Verdict.PASS, Verdict.BLOCK] * 3
+    assert all("SKS-EXEC-001" in {f.rule_id for f in r.findings} for r in serial.reports[1::2])
 
 
 def test_acknowledged_findings_stay_listed_but_do_not_block(tmp_path: Path) -> None:

@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from skillscan.signatures import Signatures
 from skillscan.skill import Skill, SkillFile
 
 NAME = "semgrep"
+_CANCEL_POLL_SECONDS = 0.2
 
 # Extension semgrep needs to pick the language, by the file's own extension ...
 _BY_SUFFIX = {
@@ -243,10 +246,20 @@ def _environment(private: Path) -> dict[str, str]:
     return env
 
 
+class Cancelled(Exception):
+    """The scan that wanted these results gave up on them (see `analyze_batch`'s `cancel`)."""
+
+
 def _run(
-    argv: list[str], env: Mapping[str, str], cwd: Path, timeout: float
+    argv: list[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float,
+    cancel: threading.Event | None = None,
 ) -> tuple[int, str, str]:
-    """Run semgrep in its own process group; on timeout kill the whole group (semgrep-core too)."""
+    """Run semgrep in its own process group; on timeout, on `cancel` or on any exception,
+    kill the whole group (semgrep-core too)."""
+    deadline = time.monotonic() + timeout
     with subprocess.Popen(
         argv,
         cwd=cwd,
@@ -260,15 +273,20 @@ def _run(
         errors="replace",
     ) as proc:
         try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise
-        except BaseException:
-            _kill_group(proc)
-            raise
+            while True:
+                # Short waits when a cancel may come (communicate keeps what it has read).
+                left = deadline - time.monotonic()
+                wait = left if cancel is None else min(left, _CANCEL_POLL_SECONDS)
+                try:
+                    out, err = proc.communicate(timeout=max(wait, 0.0))
+                    break
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= deadline:
+                        raise
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled from None
         finally:
-            _kill_group(proc)  # children semgrep left behind, if any
+            _kill_group(proc)  # on timeout, cancel or error; also children semgrep left behind
         return proc.returncode, out, err
 
 
@@ -296,16 +314,21 @@ def _chunks(skill_targets: Sequence[list[Target]], max_files: int) -> list[list[
 
 
 def analyze_batch(
-    skill_targets: Sequence[list[Target]], signatures: Signatures, settings: SemgrepSettings
+    skill_targets: Sequence[list[Target]],
+    signatures: Signatures,
+    settings: SemgrepSettings,
+    cancel: threading.Event | None = None,
 ) -> list[list[Finding]]:
-    """Semgrep findings for each skill's targets, in order, in as few runs as bounds allow."""
+    """Semgrep findings for each skill's targets, in order, in as few runs as bounds allow.
+
+    When `cancel` is set (from another thread), semgrep is killed and Cancelled raised."""
     results: list[list[Finding]] = [[] for _ in skill_targets]
     if not any(skill_targets):
         return results
     binary = find_semgrep(settings.binary)
     for batch in _chunks(skill_targets, settings.max_batch_files):
         for index, findings in _run_batch(
-            binary, batch, skill_targets, signatures, settings
+            binary, batch, skill_targets, signatures, settings, cancel
         ).items():
             results[index].extend(findings)
     return results
@@ -317,6 +340,7 @@ def _run_batch(
     skill_targets: Sequence[list[Target]],
     signatures: Signatures,
     settings: SemgrepSettings,
+    cancel: threading.Event | None,
 ) -> dict[int, list[Finding]]:
     out: dict[int, list[Finding]] = {i: [] for i in batch}
     with tempfile.TemporaryDirectory(prefix="skillscan-semgrep-") as tmp:
@@ -370,7 +394,7 @@ def _run_batch(
         ]
         timeout = settings.batch_timeout_base + settings.per_target_seconds * len(staged)
         try:
-            code, stdout, stderr = _run(argv, _environment(private), private, timeout)
+            code, stdout, stderr = _run(argv, _environment(private), private, timeout, cancel)
         except subprocess.TimeoutExpired:
             for index in batch:
                 out[index].append(incomplete(NAME, f"semgrep timed out after {timeout:.0f} s"))

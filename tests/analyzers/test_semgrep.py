@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -115,6 +116,24 @@ def test_semgrep_killed_on_timeout_leaves_no_process(
     assert all(any(f.rule_id == SCAN_INCOMPLETE for f in r) for r in results)
     assert "timed out" in results[0][0].evidence
     assert elapsed < 30
+    assert _processes_mentioning(str(marker)) == []
+
+
+def test_a_cancelled_semgrep_run_is_killed_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    marker = tmp_path / "semgrep-tmp"
+    marker.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(marker))
+    many = [[Target(f"f{i}.py", ".py", f"x{i} = {i}\n" * 2000)] for i in range(40)]
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+
+    started = time.monotonic()
+    with pytest.raises(semgrep.Cancelled):
+        semgrep.analyze_batch(many, load_signatures(), SemgrepSettings(), cancel)
+
+    assert time.monotonic() - started < 10
     assert _processes_mentioning(str(marker)) == []
 
 
