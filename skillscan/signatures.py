@@ -148,13 +148,28 @@ class Signatures:
     rules: Mapping[str, Rule]
     lists: Mapping[str, tuple[str, ...]]
 
+    # Analyzers ask for their rules on every skill; the answers are computed once per bundle.
+    @functools.cached_property
+    def _by_scope(self) -> Mapping[str, tuple[Rule, ...]]:
+        return {
+            scope: tuple(r for r in self.rules.values() if scope in r.scopes and r.patterns)
+            for scope in SCOPES
+        }
+
+    @functools.cached_property
+    def _by_analyzer(self) -> Mapping[str, tuple[Rule, ...]]:
+        found: dict[str, list[Rule]] = {}
+        for rule in self.rules.values():
+            found.setdefault(rule.analyzer, []).append(rule)
+        return {analyzer: tuple(rules) for analyzer, rules in found.items()}
+
     def with_scope(self, scope: str) -> tuple[Rule, ...]:
         """Every pattern rule that reads texts of this scope, whichever analyzer owns it."""
-        return tuple(r for r in self.rules.values() if scope in r.scopes and r.patterns)
+        return self._by_scope.get(scope, ())
 
     def for_analyzer(self, analyzer: str) -> tuple[Rule, ...]:
         """The rules an analyzer owns, in catalog order."""
-        return tuple(r for r in self.rules.values() if r.analyzer == analyzer)
+        return self._by_analyzer.get(analyzer, ())
 
     def rule(self, rule_id: str) -> Rule:
         """A rule by id; a missing id is a bug in the bundle, reported as such."""
@@ -163,7 +178,7 @@ class Signatures:
         except KeyError:
             raise InputError(f"signature bundle {self.root} has no rule {rule_id}") from None
 
-    @property
+    @functools.cached_property
     def semgrep_languages(self) -> frozenset[str]:
         """Every language some semgrep rule of the bundle is written for."""
         found: set[str] = set()
