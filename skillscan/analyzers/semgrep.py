@@ -390,6 +390,10 @@ def _run_batch(
             f"--max-memory={settings.max_memory_mb}",
             f"--jobs={max(1, settings.jobs)}",
             "--oss-only",
+            # semgrep's OCaml CLI (osemgrep) instead of the Python wrapper: the same engine,
+            # flags and JSON (rule ids without the folder prefix), but ~0.2 s of CPU to start
+            # instead of ~5 s. Checked with strace: no socket, no git, nothing under HOME.
+            "--experimental",
             "stage",
         ]
         timeout = settings.batch_timeout_base + settings.per_target_seconds * len(staged)

@@ -100,17 +100,23 @@ def test_parse_errors_and_oversize_are_partial(tmp_path: Path) -> None:
     assert [f.rule_id for f in results[1]] == ["SKS-SCAN-PARTIAL"]
 
 
+def _busy_work() -> list[list[Target]]:
+    """Scripts that keep semgrep's taint rules busy for many seconds."""
+    function = "def f{n}(a):\n    b = requests.get(a).text\n    os.system(b + sys.argv[1])\n"
+    text = "import os, sys, requests\n" + "".join(function.format(n=n) for n in range(1500))
+    return [[Target(f"f{i}.py", ".py", f"# {i}\n{text}")] for i in range(40)]
+
+
 def test_semgrep_killed_on_timeout_leaves_no_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     marker = tmp_path / "semgrep-tmp"
     marker.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(marker))
-    many = [[Target(f"f{i}.py", ".py", f"x{i} = {i}\n" * 2000)] for i in range(40)]
     settings = SemgrepSettings(batch_timeout_base=1.0, per_target_seconds=0.0)
 
     started = time.monotonic()
-    results = semgrep.analyze_batch(many, load_signatures(), settings)
+    results = semgrep.analyze_batch(_busy_work(), load_signatures(), settings)
     elapsed = time.monotonic() - started
 
     assert all(any(f.rule_id == SCAN_INCOMPLETE for f in r) for r in results)
@@ -125,13 +131,12 @@ def test_a_cancelled_semgrep_run_is_killed_at_once(
     marker = tmp_path / "semgrep-tmp"
     marker.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(marker))
-    many = [[Target(f"f{i}.py", ".py", f"x{i} = {i}\n" * 2000)] for i in range(40)]
     cancel = threading.Event()
     threading.Timer(1.0, cancel.set).start()
 
     started = time.monotonic()
     with pytest.raises(semgrep.Cancelled):
-        semgrep.analyze_batch(many, load_signatures(), SemgrepSettings(), cancel)
+        semgrep.analyze_batch(_busy_work(), load_signatures(), SemgrepSettings(), cancel)
 
     assert time.monotonic() - started < 10
     assert _processes_mentioning(str(marker)) == []
