@@ -44,10 +44,10 @@ class ScanOptions:
     semgrep: SemgrepSettings = field(default_factory=SemgrepSettings)
     analyzers: Mapping[str, Analyzer] = field(default_factory=lambda: dict(ANALYZERS))
     acknowledged: frozenset[str] = frozenset()  # fingerprints a reviewer acknowledged
-    # With jobs > 1 and at least this many skills, semgrep starts on the first half of the
-    # analysed skills while the workers analyse the rest (a semgrep start costs ~3 s CPU, so
-    # a small scan runs it once, at the end).
-    semgrep_overlap_min_skills: int = 200
+    # With jobs > 1, semgrep runs on the skills analysed so far whenever it is idle and at
+    # least this many wait, while the workers analyse the rest (identical scripts are staged
+    # once per run: smaller runs would repeat more of them).
+    semgrep_batch_skills: int = 150
 
 
 class AnalyzerTimeout(BaseException):
@@ -186,62 +186,80 @@ def discover_all(paths: Sequence[Path]) -> list[Path]:
     return roots
 
 
-class _EarlySemgrep:
-    """Semgrep on the first half of the analysed skills, in a background thread, while the
-    workers analyse the rest; the other half runs once the analysis is done.
-
-    Semgrep is a separate process, so the thread only waits on it. `close()` kills a run
-    still going (an interrupted scan leaves no semgrep behind)."""
+class _SemgrepRun:
+    """One semgrep run over some analysed skills, in a background thread (which only waits
+    on the semgrep process)."""
 
     def __init__(
-        self, total: int, signatures: Signatures, settings: SemgrepSettings, enabled: bool
+        self,
+        partials: list[_Partial],
+        signatures: Signatures,
+        settings: SemgrepSettings,
+        cancel: threading.Event,
+    ) -> None:
+        self.partials = partials
+        self.findings: list[list[Finding]] = []
+        self.error: BaseException | None = None
+        targets = [list(p.targets) for p in partials]
+
+        def run() -> None:
+            try:
+                self.findings = semgrep_analyzer.analyze_batch(
+                    targets, signatures, settings, cancel
+                )
+            except BaseException as exc:  # handed to the scanning thread by results()
+                self.error = exc
+
+        self.thread = threading.Thread(target=run, name="skillscan-semgrep", daemon=True)
+        self.thread.start()
+
+
+class _SemgrepPipeline:
+    """Semgrep on the skills analysed so far while the workers analyse the rest: whenever no
+    semgrep run is going and at least `min_batch` analysed skills wait, they go to a new run
+    (so runs grow while semgrep is the slower side). What waits when the analysis ends runs
+    at once. `close()` kills a run still going (an interrupted scan leaves no semgrep)."""
+
+    def __init__(
+        self, signatures: Signatures, settings: SemgrepSettings, min_batch: int | None
     ) -> None:
         self.signatures = signatures
         self.settings = settings
-        self.threshold = total // 2 if enabled else total + 1
+        self.min_batch = min_batch  # None: one run, after the analysis
         self.waiting: list[_Partial] = []
-        self.batch: list[_Partial] = []
-        self.findings: list[list[Finding]] = []
-        self.error: BaseException | None = None
+        self.runs: list[_SemgrepRun] = []
         self.cancel = threading.Event()
-        self.thread: threading.Thread | None = None
 
     def add(self, partial: _Partial) -> None:
-        """A skill was analysed: once half are, start semgrep on them."""
+        """A skill was analysed: start a run if semgrep is idle and enough skills wait."""
         self.waiting.append(partial)
-        if self.thread is None and len(self.waiting) >= self.threshold:
-            self.batch, self.waiting = self.waiting, []
-            self.thread = threading.Thread(target=self._run, name="skillscan-semgrep", daemon=True)
-            self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.findings = semgrep_analyzer.analyze_batch(
-                [list(p.targets) for p in self.batch], self.signatures, self.settings, self.cancel
-            )
-        except BaseException as exc:  # handed to the scanning thread by results()
-            self.error = exc
+        if self.min_batch is None or len(self.waiting) < self.min_batch:
+            return
+        if self.runs and self.runs[-1].thread.is_alive():
+            return
+        batch, self.waiting = self.waiting, []
+        self.runs.append(_SemgrepRun(batch, self.signatures, self.settings, self.cancel))
 
     def results(self, partials: Sequence[_Partial]) -> list[list[Finding]]:
         """Semgrep findings for every skill in `partials`, in order (runs what is left)."""
-        early = {id(p) for p in self.batch}
-        rest = [p for p in partials if id(p) not in early]
+        started = {id(p) for run in self.runs for p in run.partials}
+        rest = [p for p in partials if id(p) not in started]
         late = semgrep_analyzer.analyze_batch(
             [list(p.targets) for p in rest], self.signatures, self.settings
         )
         by_partial = dict(zip((id(p) for p in rest), late, strict=True))
-        if self.thread is not None:
-            self.thread.join()
-            if self.error is not None:
-                raise self.error
-            by_partial.update(zip((id(p) for p in self.batch), self.findings, strict=True))
+        for run in self.runs:
+            run.thread.join()
+            if run.error is not None:
+                raise run.error
+            by_partial.update(zip((id(p) for p in run.partials), run.findings, strict=True))
         return [by_partial[id(p)] for p in partials]
 
     def close(self) -> None:
         """Stop a semgrep run still going (after an error or an interrupt) and wait for it."""
         self.cancel.set()
-        if self.thread is not None:
-            self.thread.join()
+        for run in self.runs:
+            run.thread.join()
 
 
 def scan_roots(
@@ -253,15 +271,15 @@ def scan_roots(
     settings = options.semgrep
     if settings.jobs != options.jobs:
         settings = dataclasses.replace(settings, jobs=options.jobs)
-    overlap = options.jobs > 1 and len(roots) >= options.semgrep_overlap_min_skills
-    early = _EarlySemgrep(len(roots), signatures, settings, overlap)
+    min_batch = options.semgrep_batch_skills if options.jobs > 1 else None
+    pipeline = _SemgrepPipeline(signatures, settings, min_batch)
     try:
-        partials = _analyze_all([str(r) for r in roots], options, progress, early.add)
+        partials = _analyze_all([str(r) for r in roots], options, progress, pipeline.add)
         if progress:
             progress(0, len(partials), "semgrep")
-        semgrep_findings = early.results(partials)
+        semgrep_findings = pipeline.results(partials)
     finally:
-        early.close()
+        pipeline.close()
     if progress:
         progress(len(partials), len(partials), "semgrep")
     reports = []

@@ -5,8 +5,12 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
-from skillscan.analyzers import ANALYZERS
+import pytest
+
+from skillscan.analyzers import ANALYZERS, semgrep
+from skillscan.analyzers.semgrep import Target
 from skillscan.model import SCAN_INCOMPLETE, Finding, Verdict
 from skillscan.scan import ScanOptions, scan_paths, scan_roots
 from skillscan.signatures import Signatures
@@ -87,8 +91,8 @@ def test_parallel_and_serial_scans_agree(tmp_path: Path) -> None:
 
     serial = scan_paths([tmp_path], ScanOptions(jobs=1))
     parallel = scan_paths([tmp_path], ScanOptions(jobs=2))
-    # semgrep starts on the first three analysed skills while the workers do the rest
-    overlapped = scan_paths([tmp_path], ScanOptions(jobs=2, semgrep_overlap_min_skills=2))
+    # semgrep runs on every two analysed skills while the workers do the rest
+    overlapped = scan_paths([tmp_path], ScanOptions(jobs=2, semgrep_batch_skills=2))
 
     assert serial == parallel == overlapped
     assert [r.verdict for r in serial.reports] == [Verdict.PASS, Verdict.BLOCK] * 3
@@ -105,3 +109,23 @@ def test_acknowledged_findings_stay_listed_but_do_not_block(tmp_path: Path) -> N
     assert first.verdict is Verdict.BLOCK
     assert second.verdict is not Verdict.BLOCK
     assert {f.fingerprint for f in second.findings if f.acknowledged} == blocking
+
+
+def test_semgrep_runs_on_analysed_skills_while_the_rest_are_analysed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index in range(8):
+        write_skill(tmp_path / f"s{index}", {"run.sh": f"curl -s https://x.invalid/{index}\n"})
+    calls: list[int] = []
+    real = semgrep.analyze_batch
+
+    def counting(targets: list[list[Target]], *args: Any) -> list[list[Finding]]:
+        calls.append(len(targets))
+        return real(targets, *args)
+
+    monkeypatch.setattr(semgrep, "analyze_batch", counting)
+
+    result = scan_paths([tmp_path], ScanOptions(jobs=2, semgrep_batch_skills=3))
+
+    assert calls[0] == 3 and sum(calls) == 8  # every skill in exactly one run
+    assert not [f for r in result.reports for f in r.findings if f.rule_id == SCAN_INCOMPLETE]
