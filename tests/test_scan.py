@@ -12,7 +12,7 @@ import pytest
 from skillscan.analyzers import ANALYZERS, semgrep
 from skillscan.analyzers.semgrep import Target
 from skillscan.model import SCAN_INCOMPLETE, Finding, Verdict
-from skillscan.scan import ScanOptions, scan_paths, scan_roots
+from skillscan.scan import ScanOptions, _semgrep_weight, scan_paths, scan_roots
 from skillscan.signatures import Signatures
 from skillscan.skill import Skill
 from tests.conftest import write_skill
@@ -116,16 +116,40 @@ def test_semgrep_runs_on_analysed_skills_while_the_rest_are_analysed(
 ) -> None:
     for index in range(8):
         write_skill(tmp_path / f"s{index}", {"run.sh": f"curl -s https://x.invalid/{index}\n"})
-    calls: list[int] = []
+    write_skill(tmp_path / "s9", {"run.sh": "curl -s https://x.invalid/big\n" * 400})
+    calls: list[list[str]] = []
     real = semgrep.analyze_batch
 
     def counting(targets: list[list[Target]], *args: Any) -> list[list[Finding]]:
-        calls.append(len(targets))
+        calls.append([t.text.split("/")[-1].strip() for ts in targets for t in ts[:1]])
         return real(targets, *args)
 
     monkeypatch.setattr(semgrep, "analyze_batch", counting)
 
     result = scan_paths([tmp_path], ScanOptions(jobs=2, semgrep_batch_skills=3))
 
-    assert calls[0] == 3 and sum(calls) == 8  # every skill in exactly one run
+    assert len(calls[0]) == 3
+    assert sorted(name for run in calls for name in run) == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+        "big",
+    ]
+    assert [Path(r.path).name for r in result.reports] == [f"s{i}" for i in (*range(8), 9)]
     assert not [f for r in result.reports for f in r.findings if f.rule_id == SCAN_INCOMPLETE]
+
+
+def test_skills_with_more_script_bytes_are_analysed_first(tmp_path: Path) -> None:
+    small = write_skill(tmp_path / "small", {"run.sh": "echo 1\n"})
+    big = write_skill(tmp_path / "big", {"lib/tool.py": "x = 1\n" * 500, "notes.md": "y\n" * 9})
+    docs = write_skill(tmp_path / "docs", {"guide.md": "text\n" * 5000})
+    (big / "link.py").symlink_to("/etc/passwd")  # never followed: weighs nothing
+
+    weights = {p.name: _semgrep_weight(str(p)) for p in (small, big, docs)}
+
+    assert weights == {"small": 7, "big": 3000, "docs": 0}

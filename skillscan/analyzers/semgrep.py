@@ -55,6 +55,7 @@ _BY_SUFFIX = {
     ".psm1": ".ps1",
     ".psd1": ".ps1",
 }
+SCRIPT_SUFFIXES = frozenset(_BY_SUFFIX)
 # ... or by the interpreter its shebang names.
 _BY_INTERPRETER = {
     "python": ".py",
