@@ -296,7 +296,8 @@ class PhaseClock:
 
     def phases(self, end: float) -> dict[str, float]:
         """Seconds to the first analysed skill (discovery, pool start-up), then of the
-        per-skill analyzers, then of the semgrep batch."""
+        per-skill analyzers (semgrep runs on analysed skills meanwhile), then of the wait
+        for semgrep after them."""
         first = self.began.get("analyze", end)
         semgrep = self.began.get("semgrep", end)
         return {

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import multiprocessing
+import os
+import posixpath
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,12 +23,17 @@ from types import FrameType
 from skillscan import __version__
 from skillscan.analyzers import ANALYZERS, Analyzer
 from skillscan.analyzers import semgrep as semgrep_analyzer
-from skillscan.analyzers.semgrep import SemgrepSettings, Target
+from skillscan.analyzers.semgrep import (
+    MAX_TARGET_BYTES,
+    SCRIPT_SUFFIXES,
+    SemgrepSettings,
+    Target,
+)
 from skillscan.errors import InputError, SkillscanError
 from skillscan.model import Finding, ScanResult, SkillReport, incomplete
 from skillscan.policy import acknowledge, deduplicate, verdict
 from skillscan.signatures import Signatures, load_signatures
-from skillscan.skill import DEFAULT_LIMITS, Limits, Skill, discover, load_skill
+from skillscan.skill import DEFAULT_LIMITS, SKIPPED_DIRS, Limits, Skill, discover, load_skill
 
 # Progress callback: (skills done, skills in total, phase) where phase is "analyze" or "semgrep".
 Progress = Callable[[int, int, str], None]
@@ -44,6 +51,10 @@ class ScanOptions:
     semgrep: SemgrepSettings = field(default_factory=SemgrepSettings)
     analyzers: Mapping[str, Analyzer] = field(default_factory=lambda: dict(ANALYZERS))
     acknowledged: frozenset[str] = frozenset()  # fingerprints a reviewer acknowledged
+    # With jobs > 1, semgrep runs on the skills analysed so far whenever it is idle and at
+    # least this many wait, while the workers analyse the rest (identical scripts are staged
+    # once per run: smaller runs would repeat more of them).
+    semgrep_batch_skills: int = 150
 
 
 class AnalyzerTimeout(BaseException):
@@ -107,7 +118,10 @@ def _analyze_root(root: str, options: ScanOptions) -> _Partial:
         return _Partial(root, Path(root).name, (incomplete("loader", reason),), ())
     findings = run_analyzers(skill, signatures, options)
     return _Partial(
-        root, skill.name, tuple(findings), tuple(semgrep_analyzer.targets(skill, signatures))
+        root,
+        skill.name,
+        tuple(findings),
+        tuple(semgrep_analyzer.targets(skill, signatures, options.semgrep.max_target_bytes)),
     )
 
 
@@ -116,19 +130,27 @@ def _worker_task(args: tuple[str, ScanOptions]) -> _Partial:
 
 
 def _analyze_all(
-    roots: Sequence[str], options: ScanOptions, progress: Progress | None
+    roots: Sequence[str],
+    options: ScanOptions,
+    progress: Progress | None,
+    on_done: Callable[[_Partial], None] | None = None,
 ) -> list[_Partial]:
-    """Per-skill analysis of every root, in worker processes when jobs > 1."""
+    """Per-skill analysis of every root, in worker processes when jobs > 1; `on_done` is
+    called with each skill's result as soon as it is in."""
     done: dict[str, _Partial] = {}
     if options.jobs <= 1 or len(roots) <= 1:
         for root in roots:
             done[root] = _analyze_root(root, options)
+            if on_done:
+                on_done(done[root])
             if progress:
                 progress(len(done), len(roots), "analyze")
         return [done[r] for r in roots]
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["skillscan.scan"])
-    pool = context.Pool(processes=options.jobs, maxtasksperchild=200)
+    # A worker is replaced after this many skills (bounding what a worker can accumulate);
+    # each start reloads the signatures and the analyzers' compiled patterns (~0.5 s CPU).
+    pool = context.Pool(processes=options.jobs, maxtasksperchild=1000)
     try:
         results = pool.imap_unordered(_worker_task, [(r, options) for r in roots], chunksize=1)
         while len(done) < len(roots):
@@ -139,6 +161,8 @@ def _analyze_all(
             except StopIteration:
                 break
             done[partial.root] = partial
+            if on_done:
+                on_done(partial)
             if progress:
                 progress(len(done), len(roots), "analyze")
     finally:
@@ -149,6 +173,38 @@ def _analyze_all(
             reason = f"worker gave no result within {options.skill_timeout:g} s"
             done[root] = _Partial(root, Path(root).name, (incomplete("worker", reason),), ())
     return [done[r] for r in roots]
+
+
+_WEIGHT_MAX_ENTRIES = 2000
+
+
+def _semgrep_weight(root: str) -> int:
+    """Bytes of the scripts (by extension) under a skill folder: a cheap guess of its semgrep
+    work, from directory entries only (no file is opened, no link followed, at most
+    _WEIGHT_MAX_ENTRIES entries). It only orders the work; the scan itself is unchanged."""
+    total = 0
+    seen = 0
+    stack = [root]
+    while stack and seen < _WEIGHT_MAX_ENTRIES:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    seen += 1
+                    if seen > _WEIGHT_MAX_ENTRIES:
+                        break
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.name not in SKIPPED_DIRS:
+                            stack.append(entry.path)
+                    elif (
+                        entry.is_file(follow_symlinks=False)
+                        and posixpath.splitext(entry.name)[1].lower() in SCRIPT_SUFFIXES
+                    ):
+                        with contextlib.suppress(OSError):
+                            size = entry.stat(follow_symlinks=False).st_size
+                            total += size if size <= MAX_TARGET_BYTES else 0  # never staged
+        except OSError:
+            continue
+    return total
 
 
 def discover_all(paths: Sequence[Path]) -> list[Path]:
@@ -169,21 +225,107 @@ def discover_all(paths: Sequence[Path]) -> list[Path]:
     return roots
 
 
+class _SemgrepRun:
+    """One semgrep run over some analysed skills, in a background thread (which only waits
+    on the semgrep process)."""
+
+    def __init__(
+        self,
+        partials: list[_Partial],
+        signatures: Signatures,
+        settings: SemgrepSettings,
+        cancel: threading.Event,
+    ) -> None:
+        self.partials = partials
+        self.findings: list[list[Finding]] = []
+        self.error: BaseException | None = None
+        targets = [list(p.targets) for p in partials]
+
+        def run() -> None:
+            try:
+                self.findings = semgrep_analyzer.analyze_batch(
+                    targets, signatures, settings, cancel
+                )
+            except BaseException as exc:  # handed to the scanning thread by results()
+                self.error = exc
+
+        self.thread = threading.Thread(target=run, name="skillscan-semgrep", daemon=True)
+        self.thread.start()
+
+
+class _SemgrepPipeline:
+    """Semgrep on the skills analysed so far while the workers analyse the rest: whenever no
+    semgrep run is going and at least `min_batch` analysed skills wait, they go to a new run
+    (so runs grow while semgrep is the slower side). What waits when the analysis ends runs
+    at once. `close()` kills a run still going (an interrupted scan leaves no semgrep)."""
+
+    def __init__(
+        self, signatures: Signatures, settings: SemgrepSettings, min_batch: int | None
+    ) -> None:
+        self.signatures = signatures
+        self.settings = settings
+        self.min_batch = min_batch  # None: one run, after the analysis
+        self.waiting: list[_Partial] = []
+        self.runs: list[_SemgrepRun] = []
+        self.cancel = threading.Event()
+
+    def add(self, partial: _Partial) -> None:
+        """A skill was analysed: start a run if semgrep is idle and enough skills wait."""
+        self.waiting.append(partial)
+        if self.min_batch is None or len(self.waiting) < self.min_batch:
+            return
+        if self.runs and self.runs[-1].thread.is_alive():
+            return
+        batch, self.waiting = self.waiting, []
+        self.runs.append(_SemgrepRun(batch, self.signatures, self.settings, self.cancel))
+
+    def results(self, partials: Sequence[_Partial]) -> list[list[Finding]]:
+        """Semgrep findings for every skill in `partials`, in order (runs what is left)."""
+        started = {id(p) for run in self.runs for p in run.partials}
+        rest = [p for p in partials if id(p) not in started]
+        late = semgrep_analyzer.analyze_batch(
+            [list(p.targets) for p in rest], self.signatures, self.settings
+        )
+        by_partial = dict(zip((id(p) for p in rest), late, strict=True))
+        for run in self.runs:
+            run.thread.join()
+            if run.error is not None:
+                raise run.error
+            by_partial.update(zip((id(p) for p in run.partials), run.findings, strict=True))
+        return [by_partial[id(p)] for p in partials]
+
+    def close(self) -> None:
+        """Stop a semgrep run still going (after an error or an interrupt) and wait for it."""
+        self.cancel.set()
+        for run in self.runs:
+            run.thread.join()
+
+
 def scan_roots(
     roots: Sequence[Path], options: ScanOptions | None = None, progress: Progress | None = None
 ) -> ScanResult:
     """Scan skill folders already discovered; one report per folder, in the given order."""
     options = options or ScanOptions()
     signatures = load_signatures(options.signatures_dir)
-    partials = _analyze_all([str(r) for r in roots], options, progress)
-    if progress:
-        progress(0, len(partials), "semgrep")
     settings = options.semgrep
     if settings.jobs != options.jobs:
         settings = dataclasses.replace(settings, jobs=options.jobs)
-    semgrep_findings = semgrep_analyzer.analyze_batch(
-        [list(p.targets) for p in partials], signatures, settings
-    )
+    min_batch = options.semgrep_batch_skills if options.jobs > 1 else None
+    order = [str(r) for r in roots]
+    if min_batch is not None:
+        # Skills with the most script bytes first: semgrep, the slower side, gets its big
+        # runs early, and what is left for it after the analyzers is small.
+        order.sort(key=_semgrep_weight, reverse=True)
+    pipeline = _SemgrepPipeline(signatures, settings, min_batch)
+    try:
+        analysed = _analyze_all(order, options, progress, pipeline.add)
+        by_root = {p.root: p for p in analysed}
+        partials = [by_root[str(r)] for r in roots]
+        if progress:
+            progress(0, len(partials), "semgrep")
+        semgrep_findings = pipeline.results(partials)
+    finally:
+        pipeline.close()
     if progress:
         progress(len(partials), len(partials), "semgrep")
     reports = []

@@ -453,9 +453,12 @@ def _load_yaml(raw: str) -> object:
     after a first pass over the events that refuses anchors and aliases."""
     if _C_SAFE_LOADER is None:
         return yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
-    for event in yaml.parse(raw, Loader=_C_SAFE_LOADER):
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise yaml.YAMLError("YAML aliases are not allowed")
+    # An anchor is written `&name` and an alias `*name`: text holding neither character
+    # cannot have one, and skips the event pass (most frontmatter).
+    if "&" in raw or "*" in raw:
+        for event in yaml.parse(raw, Loader=_C_SAFE_LOADER):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise yaml.YAMLError("YAML aliases are not allowed")
     return yaml.load(raw, Loader=_C_SAFE_LOADER)  # noqa: S506 - libyaml's safe loader
 
 

@@ -99,7 +99,9 @@ def test_a_crashed_analyzer_exits_1_never_0(tmp_path: Path, good: Path) -> None:
     crashing = tmp_path / "semgrep"
     crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
     crashing.chmod(0o755)
-    with_script = write_skill(tmp_path / "scripted", {"tool.py": "print('hello')\n"})
+    # a script semgrep's prefilter stages (it names requests and eval), so semgrep runs
+    script = "import requests\nprint(requests.get(URL).text)  # never handed to eval\n"
+    with_script = write_skill(tmp_path / "scripted", {"tool.py": script})
 
     result = run("scan", "--format", "json", with_script, env={"SKILLSCAN_SEMGREP": str(crashing)})
 

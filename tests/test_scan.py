@@ -5,10 +5,14 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
-from skillscan.analyzers import ANALYZERS
+import pytest
+
+from skillscan.analyzers import ANALYZERS, semgrep
+from skillscan.analyzers.semgrep import Target
 from skillscan.model import SCAN_INCOMPLETE, Finding, Verdict
-from skillscan.scan import ScanOptions, scan_paths, scan_roots
+from skillscan.scan import ScanOptions, _semgrep_weight, scan_paths, scan_roots
 from skillscan.signatures import Signatures
 from skillscan.skill import Skill
 from tests.conftest import write_skill
@@ -87,9 +91,12 @@ def test_parallel_and_serial_scans_agree(tmp_path: Path) -> None:
 
     serial = scan_paths([tmp_path], ScanOptions(jobs=1))
     parallel = scan_paths([tmp_path], ScanOptions(jobs=2))
+    # semgrep runs on every two analysed skills while the workers do the rest
+    overlapped = scan_paths([tmp_path], ScanOptions(jobs=2, semgrep_batch_skills=2))
 
-    assert serial == parallel
+    assert serial == parallel == overlapped
     assert [r.verdict for r in serial.reports] == [Verdict.PASS, Verdict.BLOCK] * 3
+    assert all("SKS-EXEC-001" in {f.rule_id for f in r.findings} for r in serial.reports[1::2])
 
 
 def test_acknowledged_findings_stay_listed_but_do_not_block(tmp_path: Path) -> None:
@@ -102,3 +109,47 @@ def test_acknowledged_findings_stay_listed_but_do_not_block(tmp_path: Path) -> N
     assert first.verdict is Verdict.BLOCK
     assert second.verdict is not Verdict.BLOCK
     assert {f.fingerprint for f in second.findings if f.acknowledged} == blocking
+
+
+def test_semgrep_runs_on_analysed_skills_while_the_rest_are_analysed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for index in range(8):
+        write_skill(tmp_path / f"s{index}", {"run.sh": f"curl -s https://x.invalid/{index}\n"})
+    write_skill(tmp_path / "s9", {"run.sh": "curl -s https://x.invalid/big\n" * 400})
+    calls: list[list[str]] = []
+    real = semgrep.analyze_batch
+
+    def counting(targets: list[list[Target]], *args: Any) -> list[list[Finding]]:
+        calls.append([t.text.split("/")[-1].strip() for ts in targets for t in ts[:1]])
+        return real(targets, *args)
+
+    monkeypatch.setattr(semgrep, "analyze_batch", counting)
+
+    result = scan_paths([tmp_path], ScanOptions(jobs=2, semgrep_batch_skills=3))
+
+    assert len(calls[0]) == 3
+    assert sorted(name for run in calls for name in run) == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7",
+        "big",
+    ]
+    assert [Path(r.path).name for r in result.reports] == [f"s{i}" for i in (*range(8), 9)]
+    assert not [f for r in result.reports for f in r.findings if f.rule_id == SCAN_INCOMPLETE]
+
+
+def test_skills_with_more_script_bytes_are_analysed_first(tmp_path: Path) -> None:
+    small = write_skill(tmp_path / "small", {"run.sh": "echo 1\n"})
+    big = write_skill(tmp_path / "big", {"lib/tool.py": "x = 1\n" * 500, "notes.md": "y\n" * 9})
+    docs = write_skill(tmp_path / "docs", {"guide.md": "text\n" * 5000})
+    (big / "link.py").symlink_to("/etc/passwd")  # never followed: weighs nothing
+
+    weights = {p.name: _semgrep_weight(str(p)) for p in (small, big, docs)}
+
+    assert weights == {"small": 7, "big": 3000, "docs": 0}

@@ -112,3 +112,32 @@ def test_body_line_points_into_skill_md() -> None:
 
     assert frontmatter.end_line == 4
     assert body == "first\n" and body_line == 5
+
+
+@pytest.mark.parametrize(
+    "yaml_text",
+    [
+        "name: n\na: &x 1\n",  # an anchor alone
+        "name: n\na: &x [1]\nb: *x\n",
+        "name: n\na: !!str &x 1\n",
+        "? &k key\n: v\n",
+        "name: n\nlist:\n  - &item {k: v}\n  - *item\n",
+    ],
+)
+def test_any_anchor_or_alias_is_refused(yaml_text: str) -> None:
+    frontmatter, _, _ = parse_frontmatter(f"---\n{yaml_text}---\nbody\n")
+
+    assert frontmatter.error is not None and "aliases" in frontmatter.error
+
+
+def test_yaml_without_anchor_characters_still_parses_fully() -> None:
+    text = "---\nname: n\ndescription: 'a & b, 2 * 3'\nmetadata: {k: [1, 2]}\n---\nbody\n"
+
+    frontmatter, body, _ = parse_frontmatter(text)
+
+    assert frontmatter.error is None and body == "body\n"
+    assert frontmatter.data == {
+        "name": "n",
+        "description": "a & b, 2 * 3",
+        "metadata": {"k": [1, 2]},
+    }
