@@ -334,7 +334,8 @@ def clean_evidence(text: str) -> str:
     # keeps a secret that straddles the cut from being shown half unmasked.
     text = text[: EVIDENCE_MAX_CHARS * 4]
     text = _patterns()[0].sub(" ", text).strip()
-    text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+    if not text.isprintable():  # most evidence is: skip the per-character rewrite
+        text = "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
     text = mask_secrets(text)
     if len(text) > EVIDENCE_MAX_CHARS:
         text = text[: EVIDENCE_MAX_CHARS - 1] + "…"
