@@ -147,9 +147,11 @@ def _analyze_all(
                 progress(len(done), len(roots), "analyze")
         return [done[r] for r in roots]
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["skillscan.scan"])
+    # skillscan.warm builds the default signatures and the instruction catalog in the
+    # forkserver, so that workers inherit them rather than each building them again.
+    context.set_forkserver_preload(["skillscan.scan", "skillscan.warm"])
     # A worker is replaced after this many skills (bounding what a worker can accumulate);
-    # each start reloads the signatures and the analyzers' compiled patterns (~0.5 s CPU).
+    # each start reloads what skillscan.warm did not build (a custom bundle, lazy caches).
     pool = context.Pool(processes=options.jobs, maxtasksperchild=1000)
     try:
         results = pool.imap_unordered(_worker_task, [(r, options) for r in roots], chunksize=1)
