@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TypeVar, cast
 
 import yaml
 
 from skillscan.errors import InputError
 from skillscan.model import Category, Finding, Severity
+
+_T = TypeVar("_T")
 
 # libyaml's safe loader parses the bundle about 10x faster than the pure-Python one (the
 # same safe constructors; each worker process loads the bundle once).
@@ -170,6 +173,15 @@ class Signatures:
     def for_analyzer(self, analyzer: str) -> tuple[Rule, ...]:
         """The rules an analyzer owns, in catalog order."""
         return self._by_analyzer.get(analyzer, ())
+
+    def derived(self, key: str, build: Callable[[Signatures], _T]) -> _T:
+        """`build(self)`, computed once per bundle and kept with it: an analyzer's compiled
+        catalog, say. A cache only (results never depend on it); `key` names the analyzer's
+        value, e.g. "instructions.catalog"."""
+        memo: dict[str, object] = self.__dict__.setdefault("_derived", {})
+        if key not in memo:
+            memo[key] = build(self)
+        return cast("_T", memo[key])
 
     def rule(self, rule_id: str) -> Rule:
         """A rule by id; a missing id is a bug in the bundle, reported as such."""

@@ -607,20 +607,10 @@ class _Knobs:
     agent_config: tuple[str, ...]
 
 
-# Derived once per loaded bundle: building the lookups costs more than scanning a skill.
-# Keyed by identity and holding the bundle itself, so a recycled id can never match.
-_KNOBS_MEMO: dict[int, tuple[Signatures, _Knobs]] = {}
-
-
 def _knobs(signatures: Signatures) -> _Knobs:
-    hit = _KNOBS_MEMO.get(id(signatures))
-    if hit is not None and hit[0] is signatures:
-        return hit[1]
-    knobs = _build_knobs(signatures)
-    if len(_KNOBS_MEMO) >= 8:
-        _KNOBS_MEMO.clear()
-    _KNOBS_MEMO[id(signatures)] = (signatures, knobs)
-    return knobs
+    """The lookups, derived once per loaded bundle: building them costs more than scanning
+    a skill."""
+    return signatures.derived("capabilities.knobs", _build_knobs)
 
 
 def _build_knobs(signatures: Signatures) -> _Knobs:

@@ -378,20 +378,9 @@ def _build_catalog(signatures: Signatures) -> _Catalog:
     return _Catalog(rules, {r.id: r for r in own}, composite)
 
 
-# Compiled catalogs per loaded bundle (load_signatures caches bundles the same way). A memo
-# only: results never depend on it.
-_CATALOGS: dict[int, tuple[Signatures, _Catalog]] = {}
-
-
 def _catalog(signatures: Signatures) -> _Catalog:
-    cached = _CATALOGS.get(id(signatures))
-    if cached is not None and cached[0] is signatures:
-        return cached[1]
-    catalog = _build_catalog(signatures)
-    if len(_CATALOGS) >= 8:
-        _CATALOGS.clear()
-    _CATALOGS[id(signatures)] = (signatures, catalog)
-    return catalog
+    """The compiled catalog, built once per loaded bundle (kept with the bundle)."""
+    return signatures.derived("instructions.catalog", _build_catalog)
 
 
 # --- one markdown text, prepared -------------------------------------------------------
