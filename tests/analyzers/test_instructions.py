@@ -18,12 +18,6 @@ from tests.conftest import write_skill
 
 SIGNATURES = load_signatures()
 RULES = SIGNATURES.for_analyzer(instructions.NAME)
-FIXTURES = [
-    (rule.id, kind, index)
-    for rule in RULES
-    for kind in ("fires", "ok")
-    for index in range(len(getattr(rule, kind)))
-]
 
 
 def scan(tmp_path: Path, files: str | dict[str, str]) -> list[Finding]:
@@ -38,17 +32,7 @@ def worst(findings: list[Finding]) -> Severity | None:
     return max((f.severity for f in findings), key=lambda s: s.rank, default=None)
 
 
-# --- the catalog proves itself through this analyzer -------------------------------------
-
-
-@pytest.mark.parametrize(("rule_id", "kind", "index"), FIXTURES)
-def test_catalog_fixture(tmp_path: Path, rule_id: str, kind: str, index: int) -> None:
-    fixture = getattr(SIGNATURES.rule(rule_id), kind)[index]
-    hits = fired(scan(tmp_path, fixture), rule_id)
-    if kind == "fires":
-        assert hits, f"{rule_id} did not fire on fixture #{index}"
-    else:
-        assert not hits, f"{rule_id} fired on its ok fixture #{index}: {hits}"
+# --- the catalog (its fixtures run through the whole pipeline in tests/test_rules.py) ---
 
 
 def test_every_rule_has_fixtures() -> None:

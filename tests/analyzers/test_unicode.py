@@ -20,13 +20,6 @@ from skillscan.skill import Encoding, EntryKind, SkillFile, load_skill
 from tests.conftest import write_skill
 
 SIGNATURES = load_signatures()
-RULES = SIGNATURES.for_analyzer(unicode.NAME)
-FIXTURES = [
-    (rule.id, kind, index)
-    for rule in RULES
-    for kind in ("fires", "ok")
-    for index in range(len(getattr(rule, kind)))
-]
 BLOCKING = (Severity.CRITICAL, Severity.HIGH)
 
 
@@ -48,17 +41,6 @@ def tags(text: str) -> str:
 
 def variation_selectors(data: bytes) -> str:
     return "".join(chr(0xFE00 + b) if b < 16 else chr(0xE0100 + b - 16) for b in data)
-
-
-# --- the catalog proves itself through this analyzer -------------------------------------
-
-
-@pytest.mark.parametrize(("rule_id", "kind", "index"), FIXTURES)
-def test_catalog_fixture(tmp_path: Path, rule_id: str, kind: str, index: int) -> None:
-    fixture = getattr(SIGNATURES.rule(rule_id), kind)[index]
-    found = unicode.analyze(load_skill(write_skill(tmp_path, fixture)), SIGNATURES)
-    hits = [f for f in found if f.rule_id == rule_id]
-    assert bool(hits) == (kind == "fires"), found
 
 
 # --- techniques that must be reported, and how severely ----------------------------------
