@@ -371,10 +371,15 @@ def _read_list(path: Path) -> tuple[str, ...]:
     return tuple(values)
 
 
-@functools.cache
 def load_signatures(directory: Path | None = None) -> Signatures:
     """Load and validate a signature bundle (the bundled one by default). Cached per folder."""
-    root = directory if directory is not None else bundled_path("signatures")
+    # One cache key per folder: `load_signatures()` and `load_signatures(None)` must share
+    # it (functools keys them apart), or forkserver workers rebuild the preloaded bundle.
+    return _load_bundle(directory if directory is not None else bundled_path("signatures"))
+
+
+@functools.cache
+def _load_bundle(root: Path) -> Signatures:
     try:
         version = (root / "VERSION").read_text(encoding="utf-8").strip()
     except OSError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from skillscan.analyzers import ANALYZERS, semgrep
 from skillscan.analyzers.semgrep import Target
 from skillscan.model import SCAN_INCOMPLETE, Finding, Verdict
 from skillscan.scan import ScanOptions, _semgrep_weight, scan_paths, scan_roots
-from skillscan.signatures import Signatures
+from skillscan.signatures import Signatures, bundled_path, load_signatures
 from skillscan.skill import Skill
 from tests.conftest import write_skill
 
@@ -118,10 +119,12 @@ def test_semgrep_runs_on_analysed_skills_while_the_rest_are_analysed(
         write_skill(tmp_path / f"s{index}", {"run.sh": f"curl -s https://x.invalid/{index}\n"})
     write_skill(tmp_path / "s9", {"run.sh": "curl -s https://x.invalid/big\n" * 400})
     calls: list[list[str]] = []
+    jobs: list[tuple[bool, int]] = []  # (run beside the workers, semgrep jobs) per run
     real = semgrep.analyze_batch
 
     def counting(targets: list[list[Target]], *args: Any) -> list[list[Finding]]:
         calls.append([t.text.split("/")[-1].strip() for ts in targets for t in ts[:1]])
+        jobs.append((threading.current_thread() is not threading.main_thread(), args[1].jobs))
         return real(targets, *args)
 
     monkeypatch.setattr(semgrep, "analyze_batch", counting)
@@ -142,6 +145,10 @@ def test_semgrep_runs_on_analysed_skills_while_the_rest_are_analysed(
     ]
     assert [Path(r.path).name for r in result.reports] == [f"s{i}" for i in (*range(8), 9)]
     assert not [f for r in result.reports for f in r.findings if f.rule_id == SCAN_INCOMPLETE]
+    # beside the busy workers semgrep gets one job; the last run, after them, gets them all
+    assert jobs[0] == (True, 1)
+    assert {j for beside, j in jobs if beside} == {1}
+    assert [j for beside, j in jobs if not beside] == [2]
 
 
 def test_skills_with_more_script_bytes_are_analysed_first(tmp_path: Path) -> None:
@@ -153,3 +160,12 @@ def test_skills_with_more_script_bytes_are_analysed_first(tmp_path: Path) -> Non
     weights = {p.name: _semgrep_weight(str(p)) for p in (small, big, docs)}
 
     assert weights == {"small": 7, "big": 3000, "docs": 0}
+
+
+def test_a_bundle_is_loaded_once_however_it_is_named() -> None:
+    # The forkserver preloads load_signatures(); workers ask for load_signatures(None):
+    # one cache entry, or every worker rebuilds the bundle and its compiled catalogs.
+    default = load_signatures()
+
+    assert load_signatures(None) is default
+    assert load_signatures(bundled_path("signatures")) is default
