@@ -15,8 +15,13 @@ import os
 import posixpath
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.connection import wait as mp_wait
+from multiprocessing.context import BaseContext
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
 
@@ -125,8 +130,64 @@ def _analyze_root(root: str, options: ScanOptions) -> _Partial:
     )
 
 
-def _worker_task(args: tuple[str, ScanOptions]) -> _Partial:
-    return _analyze_root(*args)
+# A worker is replaced after this many skills (bounding what a worker can accumulate); each
+# start reloads what skillscan.warm did not build (a custom bundle, lazy caches).
+_SKILLS_PER_WORKER = 1000
+
+
+def _worker_main(conn: Connection, options: ScanOptions) -> None:
+    """A worker process: analyse each root received, send its _Partial back; stop on None."""
+    while True:
+        try:
+            root = conn.recv()
+        except (EOFError, OSError):
+            return
+        if root is None:
+            return
+        conn.send(_analyze_root(root, options))
+
+
+class _Worker:
+    """One worker process and the skill it is analysing (None when idle)."""
+
+    def __init__(self, context: BaseContext, options: ScanOptions) -> None:
+        self.conn, child = context.Pipe()
+        self.process: BaseProcess = context.Process(  # type: ignore[attr-defined]
+            target=_worker_main, args=(child, options), daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.root: str | None = None
+        self.deadline = 0.0
+        self.analysed = 0
+
+    def give(self, root: str, seconds: float) -> None:
+        self.root = root
+        self.deadline = time.monotonic() + seconds
+        # A worker that died while idle cannot take it: its pipe then reads as closed, and
+        # take() reports it (the skill is marked and the worker replaced).
+        with contextlib.suppress(OSError):
+            self.conn.send(root)
+
+    def take(self) -> _Partial | None:
+        """The result of the current skill if one is ready; None if the worker died."""
+        try:
+            partial: _Partial = self.conn.recv()
+        except (EOFError, OSError):
+            return None
+        self.root = None
+        self.analysed += 1
+        return partial
+
+    def stop(self, *, kill: bool) -> None:
+        if not kill:
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+            self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
 
 
 def _analyze_all(
@@ -138,42 +199,61 @@ def _analyze_all(
     """Per-skill analysis of every root, in worker processes when jobs > 1; `on_done` is
     called with each skill's result as soon as it is in."""
     done: dict[str, _Partial] = {}
+
+    def finish(partial: _Partial) -> None:
+        done[partial.root] = partial
+        if on_done:
+            on_done(partial)
+        if progress:
+            progress(len(done), len(roots), "analyze")
+
     if options.jobs <= 1 or len(roots) <= 1:
         for root in roots:
-            done[root] = _analyze_root(root, options)
-            if on_done:
-                on_done(done[root])
-            if progress:
-                progress(len(done), len(roots), "analyze")
+            finish(_analyze_root(root, options))
         return [done[r] for r in roots]
     context = multiprocessing.get_context("forkserver")
     # skillscan.warm builds the default signatures and the instruction catalog in the
     # forkserver, so that workers inherit them rather than each building them again.
     context.set_forkserver_preload(["skillscan.scan", "skillscan.warm"])
-    # A worker is replaced after this many skills (bounding what a worker can accumulate);
-    # each start reloads what skillscan.warm did not build (a custom bundle, lazy caches).
-    pool = context.Pool(processes=options.jobs, maxtasksperchild=1000)
+    # Our own small pool rather than multiprocessing.Pool: its worker-handling thread wakes
+    # (and polls every worker) whenever a result waits in the queue, which cost the parent
+    # about 1 ms of CPU per skill; and here a stuck or dead worker costs only its own skill.
+    waiting = list(reversed(roots))
+    workers = [_Worker(context, options) for _ in range(min(options.jobs, len(roots)))]
+
+    def lost(worker: _Worker, root: str, reason: str) -> None:
+        """The worker's skill gets no result: mark it, replace the worker."""
+        worker.stop(kill=True)
+        finish(_Partial(root, Path(root).name, (incomplete("worker", reason),), ()))
+        workers[workers.index(worker)] = _Worker(context, options)
+
     try:
-        results = pool.imap_unordered(_worker_task, [(r, options) for r in roots], chunksize=1)
-        while len(done) < len(roots):
-            try:
-                partial = results.next(timeout=options.skill_timeout)
-            except multiprocessing.TimeoutError:
-                break  # every worker is stuck: what is left is marked incomplete below
-            except StopIteration:
-                break
-            done[partial.root] = partial
-            if on_done:
-                on_done(partial)
-            if progress:
-                progress(len(done), len(roots), "analyze")
+        for worker in workers:
+            worker.give(waiting.pop(), options.skill_timeout)
+        while any(w.root is not None for w in workers):
+            busy = [(w, w.root) for w in workers if w.root is not None]
+            wait_for = max(0.0, min(w.deadline for w, _ in busy) - time.monotonic())
+            ready = set(mp_wait([w.conn for w, _ in busy], timeout=wait_for))
+            for worker, root in busy:
+                if worker.conn in ready:
+                    partial = worker.take()
+                    if partial is None:
+                        worker.process.join(timeout=1)
+                        code = worker.process.exitcode
+                        lost(worker, root, f"worker died (exit code {code})")
+                    else:
+                        finish(partial)
+                        if worker.analysed >= _SKILLS_PER_WORKER:
+                            worker.stop(kill=False)
+                            workers[workers.index(worker)] = _Worker(context, options)
+                elif time.monotonic() >= worker.deadline:
+                    lost(worker, root, f"worker gave no result within {options.skill_timeout:g} s")
+            for worker in workers:
+                if worker.root is None and waiting:
+                    worker.give(waiting.pop(), options.skill_timeout)
     finally:
-        pool.terminate()
-        pool.join()
-    for root in roots:
-        if root not in done:
-            reason = f"worker gave no result within {options.skill_timeout:g} s"
-            done[root] = _Partial(root, Path(root).name, (incomplete("worker", reason),), ())
+        for worker in workers:
+            worker.stop(kill=worker.root is not None or bool(waiting))
     return [done[r] for r in roots]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -32,6 +33,13 @@ def stuck(skill: Skill, signatures: Signatures) -> list[Finding]:
     # Ignores the soft time budget (SIGALRM blocked), like a regex stuck in C code would.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     time.sleep(60)
+    return []
+
+
+def dies_on_doomed(skill: Skill, signatures: Signatures) -> list[Finding]:
+    # A worker that dies outright (as on a crash in C code or the OOM killer).
+    if skill.root.name == "doomed":
+        os._exit(3)
     return []
 
 
@@ -80,6 +88,23 @@ def test_a_stuck_worker_is_killed_and_its_skills_block(tmp_path: Path) -> None:
     assert time.monotonic() - started < 30
     assert [r.verdict for r in reports] == [Verdict.BLOCK] * 3
     assert all(any(f.rule_id == SCAN_INCOMPLETE for f in r.findings) for r in reports)
+
+
+def test_a_dead_worker_blocks_its_skill_only(tmp_path: Path) -> None:
+    names = ["a", "doomed", "b", "c", "d"]
+    skills = [write_skill(tmp_path / n, "A harmless skill.\n") for n in names]
+    options = ScanOptions(jobs=2, analyzers=_with("dies", dies_on_doomed))  # type: ignore[arg-type]
+
+    reports = scan_roots(skills, options).reports
+
+    verdicts = {Path(r.path).name: r.verdict for r in reports}
+    assert verdicts == {"a": Verdict.PASS, "doomed": Verdict.BLOCK} | dict.fromkeys(
+        "bcd", Verdict.PASS
+    )
+    doomed = reports[1].findings
+    assert [f.evidence for f in doomed if f.rule_id == SCAN_INCOMPLETE] == [
+        "worker: worker died (exit code 3)"
+    ]
 
 
 def test_parallel_and_serial_scans_agree(tmp_path: Path) -> None:
