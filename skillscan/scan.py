@@ -137,6 +137,8 @@ _SKILLS_PER_WORKER = 1000
 
 def _worker_main(conn: Connection, options: ScanOptions) -> None:
     """A worker process: analyse each root received, send its _Partial back; stop on None."""
+    # Ctrl-C reaches the whole process group: the parent handles it and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
             root = conn.recv()
