@@ -215,8 +215,11 @@ def _analyze_all(
         return [done[r] for r in roots]
     context = multiprocessing.get_context("forkserver")
     # skillscan.warm builds the default signatures and the instruction catalog in the
-    # forkserver, so that workers inherit them rather than each building them again.
-    context.set_forkserver_preload(["skillscan.scan", "skillscan.warm"])
+    # forkserver, so that workers inherit them rather than each building them again (not
+    # for a scan with its own bundle, which the workers build; the forkserver starts once
+    # per process, with what the first parallel scan asked for).
+    warm = [] if options.signatures_dir is not None else ["skillscan.warm"]
+    context.set_forkserver_preload(["skillscan.scan", *warm])
     # Our own small pool rather than multiprocessing.Pool: its worker-handling thread wakes
     # (and polls every worker) whenever a result waits in the queue, which cost the parent
     # about 1 ms of CPU per skill; and here a stuck or dead worker costs only its own skill.
