@@ -497,12 +497,16 @@ def _strings(value: object) -> tuple[str, ...]:
 
 
 def _mapping(value: object) -> Mapping[str, object] | None:
-    """A mapping, also when it arrives as JSON inside a YAML string."""
+    """A mapping, also when it arrives as JSON (or JSON5) inside a YAML string."""
     if isinstance(value, str) and value.lstrip().startswith("{") and len(value) <= 65536:
+        text = value
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return None
+            # OpenClaw reads metadata as JSON5; YAML's flow syntax (through the safe,
+            # alias-refusing loader) takes most of it: unquoted keys, single quotes,
+            # trailing commas.
+            value = _as_mapping(text)
     if isinstance(value, dict):
         return {str(k): v for k, v in value.items()}
     return None
