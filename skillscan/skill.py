@@ -13,6 +13,7 @@ import errno
 import json
 import os
 import posixpath
+import re
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -211,9 +212,25 @@ class OpenClawMeta:
     install: tuple[InstallSpec, ...]
 
 
+class Repair(enum.Enum):
+    """How a frontmatter that strict YAML refused was read all the same."""
+
+    # Quoting the top-level plain values that hold ': ' or ' #' makes the whole of it parse:
+    # a slip every line-based reader (and most agents) reads the same way.
+    QUOTED = "quoted"
+    # Read one top-level key at a time; a key YAML still refuses is taken as a line-based
+    # reader takes it (OpenClaw's fallback): the rest of its line, or its indented lines.
+    PIECEWISE = "piecewise"
+
+
 @dataclass(frozen=True)
 class Frontmatter:
-    """The parsed YAML frontmatter of SKILL.md; `error` says why it is absent or broken."""
+    """The parsed YAML frontmatter of SKILL.md; `error` says why it is absent or broken.
+
+    When strict YAML refuses it, `error` stays set and, where a lenient reading finds keys,
+    `data` and the fields derived from it hold that reading and `repair` says how it was made:
+    an agent falling back to a line-based reader still sees what it sets, so the scan must.
+    """
 
     present: bool
     error: str | None = None
@@ -223,6 +240,12 @@ class Frontmatter:
     allowed_tools: tuple[str, ...] = ()
     openclaw: OpenClawMeta | None = None
     end_line: int = 0  # line of SKILL.md holding the closing '---' (0 when absent)
+    repair: Repair | None = None
+
+    @property
+    def repaired(self) -> bool:
+        """Was `data` read leniently from frontmatter strict YAML refused?"""
+        return self.repair is not None
 
 
 @dataclass(frozen=True)
@@ -474,12 +497,16 @@ def _strings(value: object) -> tuple[str, ...]:
 
 
 def _mapping(value: object) -> Mapping[str, object] | None:
-    """A mapping, also when it arrives as JSON inside a YAML string."""
+    """A mapping, also when it arrives as JSON (or JSON5) inside a YAML string."""
     if isinstance(value, str) and value.lstrip().startswith("{") and len(value) <= 65536:
+        text = value
         try:
-            value = json.loads(value)
+            value = json.loads(text)
         except ValueError:
-            return None
+            # OpenClaw reads metadata as JSON5; YAML's flow syntax (through the safe,
+            # alias-refusing loader) takes most of it: unquoted keys, single quotes,
+            # trailing commas.
+            value = _as_mapping(text)
     if isinstance(value, dict):
         return {str(k): v for k, v in value.items()}
     return None
@@ -529,6 +556,138 @@ def _openclaw(data: Mapping[str, object]) -> OpenClawMeta | None:
     return None
 
 
+_YAML_ERRORS = (yaml.YAMLError, RecursionError, ValueError, TypeError)
+
+# A `key: value` line whose value is a plain (unquoted) scalar. Strict YAML rejects such a
+# value when it holds ': ' or ' #' or starts with a YAML indicator; line-based readers take
+# the rest of the line. Anchors, aliases and tags (`&`, `*`, `!`) are never quoted.
+_PLAIN_LINE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<key>[A-Za-z_][\w-]{0,63}):[ \t]+(?P<value>[^\s'\"{\[|>&*!][^\n]*)$"
+)
+_NEEDS_QUOTES = re.compile(r": |\s#|:$|^[?:,\]}%@`]")
+# A top-level key as OpenClaw's line-based fallback reads it (`^([\w-]+):\s*(.*)$`, ASCII).
+_KEY_LINE = re.compile(r"^([A-Za-z0-9_-]+):[ \t]*(.*)$")
+# Top-level keys parsed one at a time; past this many the rest are only read line by line
+# (the frontmatter is already bounded by Limits.max_frontmatter_bytes).
+MAX_REPAIRED_KEYS = 256
+
+
+def _quote_line(line: str, *, nested: bool) -> str | None:
+    """The line with its plain value double-quoted, or None when it needs no quoting."""
+    match = _PLAIN_LINE.match(line.rstrip())
+    if match is None or (match.group("indent") and not nested):
+        return None
+    value = match.group("value").rstrip()
+    if not _NEEDS_QUOTES.search(value):
+        return None
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{match.group("indent")}{match.group("key")}: "{escaped}"'
+
+
+def _as_mapping(raw: str) -> dict[str, object] | None:
+    """`raw` parsed with the alias-refusing safe loader, if it is a mapping."""
+    try:
+        data = _load_yaml(raw)
+    except _YAML_ERRORS:
+        return None
+    return {str(k): v for k, v in data.items()} if isinstance(data, dict) else None
+
+
+def _quoted_reading(lines: list[str]) -> dict[str, object] | None:
+    """The whole frontmatter parsed after quoting its top-level plain values that need it;
+    None when no line needed quoting or it still does not parse."""
+    repaired = [_quote_line(line, nested=False) for line in lines]
+    if all(r is None for r in repaired):
+        return None
+    text = "\n".join(r if r is not None else line for r, line in zip(repaired, lines, strict=True))
+    return _as_mapping(text + "\n")
+
+
+def _piece_as_lines(piece: list[str]) -> dict[str, object]:
+    """One top-level key as a line-based reader takes it: the rest of its line without
+    quotes, else its indented lines joined (OpenClaw's parseLineFrontmatter)."""
+    match = _KEY_LINE.match(piece[0])
+    if match is None:
+        return {}
+    key, inline = match.group(1), match.group(2).strip()
+    if inline:
+        if len(inline) > 1 and inline[0] == inline[-1] and inline[0] in "\"'":
+            inline = inline[1:-1]
+        return {key: inline} if inline else {}
+    block: list[str] = []
+    for line in piece[1:]:
+        if line and not line.startswith((" ", "\t")):
+            break
+        block.append(line)
+    value = "\n".join(block).strip()
+    return {key: value} if value else {}
+
+
+def _piece_as_yaml(piece: list[str]) -> dict[str, object] | None:
+    """One top-level key parsed on its own: as written, with plain values quoted, with
+    indenting tabs (which YAML forbids) expanded."""
+    candidates = [piece]
+    quoted = [_quote_line(line, nested=True) or line for line in piece]
+    if quoted != piece:
+        candidates.append(quoted)
+    if any(line[: len(line) - len(line.lstrip(" \t"))].count("\t") for line in quoted):
+        candidates.append([_expand_indent(line) for line in quoted])
+    for candidate in candidates:
+        mapping = _as_mapping("\n".join(candidate) + "\n")
+        if mapping is not None:
+            return mapping
+    return None
+
+
+def _expand_indent(line: str) -> str:
+    body = line.lstrip(" \t")
+    return line[: len(line) - len(body)].expandtabs(8) + body
+
+
+def _piecewise_reading(lines: list[str]) -> dict[str, object]:
+    """Each top-level key read on its own, so one broken value (an unquoted colon, a tab, an
+    alias) hides nothing else; a key YAML refuses is read as a line-based reader reads it."""
+    starts = [i for i, line in enumerate(lines) if _KEY_LINE.match(line)]
+    mapping: dict[str, object] = {}
+    for n, start in enumerate(starts):
+        piece = lines[start : starts[n + 1] if n + 1 < len(starts) else len(lines)]
+        parsed = _piece_as_yaml(piece) if n < MAX_REPAIRED_KEYS else None
+        mapping.update(parsed if parsed is not None else _piece_as_lines(piece))
+    return mapping
+
+
+def lenient_reading(raw: str) -> tuple[dict[str, object], Repair] | None:
+    """Frontmatter text strict YAML refused, read as a lenient agent reads it; None when
+    nothing can be read. Only the alias-refusing safe loader ever sees the text."""
+    lines = raw.splitlines()
+    quoted = _quoted_reading(lines)
+    if quoted is not None:
+        return quoted, Repair.QUOTED
+    pieces = _piecewise_reading(lines)
+    return (pieces, Repair.PIECEWISE) if pieces else None
+
+
+def _from_mapping(
+    mapping: dict[str, object],
+    end_line: int,
+    error: str | None = None,
+    repair: Repair | None = None,
+) -> Frontmatter:
+    name = mapping.get("name")
+    description = mapping.get("description")
+    return Frontmatter(
+        present=True,
+        error=error,
+        data=mapping,
+        name=name if isinstance(name, str) else None,
+        description=description if isinstance(description, str) else None,
+        allowed_tools=_strings(mapping.get("allowed-tools")),
+        openclaw=_openclaw(mapping),
+        end_line=end_line,
+        repair=repair,
+    )
+
+
 def parse_frontmatter(
     text: str, max_bytes: int = DEFAULT_LIMITS.max_frontmatter_bytes
 ) -> tuple[Frontmatter, str, int]:
@@ -552,33 +711,18 @@ def parse_frontmatter(
         return Frontmatter(present=True, error=error, end_line=end + 1), body, end + 2
     try:
         data = _load_yaml(raw)
-    except (yaml.YAMLError, RecursionError, ValueError, TypeError) as exc:
+    except _YAML_ERRORS as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return (
-            Frontmatter(present=True, error=f"invalid YAML: {first_line}", end_line=end + 1),
-            body,
-            end + 2,
-        )
+        error = f"invalid YAML: {first_line}"
+        reading = lenient_reading(raw)
+        if reading is None:
+            return Frontmatter(present=True, error=error, end_line=end + 1), body, end + 2
+        return _from_mapping(reading[0], end + 1, error, reading[1]), body, end + 2
     if not isinstance(data, dict):
         kind = type(data).__name__
         error = f"frontmatter is a {kind}, not a mapping"
         return Frontmatter(present=True, error=error, end_line=end + 1), body, end + 2
-    mapping = {str(k): v for k, v in data.items()}
-    name = mapping.get("name")
-    description = mapping.get("description")
-    return (
-        Frontmatter(
-            present=True,
-            data=mapping,
-            name=name if isinstance(name, str) else None,
-            description=description if isinstance(description, str) else None,
-            allowed_tools=_strings(mapping.get("allowed-tools")),
-            openclaw=_openclaw(mapping),
-            end_line=end + 1,
-        ),
-        body,
-        end + 2,
-    )
+    return _from_mapping({str(k): v for k, v in data.items()}, end + 1), body, end + 2
 
 
 def find_skill_md(names: list[str]) -> str | None:

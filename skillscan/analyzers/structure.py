@@ -1,11 +1,13 @@
 """What the folder itself says: symlinks, special files, bounds hit, native binaries, archives,
-opaque binary data."""
+Python bytecode, opaque binary data."""
 
 from __future__ import annotations
 
+import posixpath
+
 from skillscan.model import Finding
 from skillscan.signatures import Signatures
-from skillscan.skill import Encoding, EntryKind, Skill
+from skillscan.skill import Encoding, EntryKind, Skill, SkillFile
 
 NAME = "structure"
 
@@ -75,6 +77,47 @@ _DOCUMENT_SUFFIXES = frozenset(
 )
 
 
+# CPython bytecode (.pyc) starts with a 2-byte little-endian version number and b"\r\n".
+# From 3.7 (magic 3390 on) a 4-byte flags word follows (PEP 552): 0 = validated against the
+# source's mtime and size, 0b11 = against a hash of the source, 0b01 = a hash that import
+# never checks (importlib.util / `--check-hash-based-pycs`), so the source is ignored.
+_PYC_SUFFIXES = frozenset({".pyc", ".pyo"})
+_PEP552_MAGIC = 3390
+_UNCHECKED_HASH = 0b01
+
+
+def _bytecode(entry: SkillFile, sources: frozenset[str]) -> tuple[bool, str] | None:
+    """Is `entry` Python bytecode, and does Python run it with no source a reviewer can read?
+    (True, why) for code without a reviewable source, (False, note) for a compiled copy of
+    a source the skill ships, None when it is not bytecode."""
+    data = entry.data or b""
+    if len(data) < 4 or data[2:4] != b"\r\n":
+        return None
+    magic = int.from_bytes(data[:2], "little")
+    if entry.suffix not in _PYC_SUFFIXES and not (3000 <= magic < 4000 and _opaque(data)):
+        return None  # under another name, only CPython 3's magic of a file no asset matches
+    flags = int.from_bytes(data[4:8], "little") if len(data) >= 16 else -1
+    if _PEP552_MAGIC <= magic < 4000 and flags == _UNCHECKED_HASH:
+        return True, "Unchecked hash-based .pyc: Python loads it without reading its source."
+    folder, name = posixpath.split(entry.path)
+    if entry.suffix not in _PYC_SUFFIXES:
+        return True, f"Bytecode under the name {name!r}: `python {name}` runs it as bytecode."
+    if posixpath.basename(folder) == "__pycache__":
+        # PEP 3147: import uses a cached .pyc only when its source exists.
+        source = posixpath.join(posixpath.dirname(folder), name.split(".", 1)[0] + ".py")
+        if source in sources:
+            return False, f"A compiled copy of {source}; the source is what should be reviewed."
+        return False, f"No {source} beside it: import ignores it, but `python <file>` runs it."
+    # Outside __pycache__ (a "sourceless" .pyc) it is imported when no .py of the same name
+    # is beside it, and `python file.pyc` runs it either way.
+    stem = posixpath.splitext(name)[0]
+    source = posixpath.join(folder, stem + ".py")
+    if source in sources:
+        return False, f"Legacy bytecode beside {source}, which import prefers."
+    loads = f"`import {stem}` loads it and " if stem.isidentifier() else ""
+    return True, f"Sourceless bytecode: {loads}`python {name}` runs it; no {stem}.py beside it."
+
+
 def _magic(data: bytes, table: tuple[tuple[bytes, str], ...]) -> str | None:
     return next((name for magic, name in table if data.startswith(magic)), None)
 
@@ -88,6 +131,7 @@ def analyze(skill: Skill, signatures: Signatures) -> list[Finding]:
     """Flag entries and bounds that stop a skill from being fully, safely read."""
     rule = signatures.rule
     findings: list[Finding] = []
+    sources: frozenset[str] | None = None
     for entry in skill.files:
         if entry.kind is EntryKind.SYMLINK:
             target = entry.link_target or ""
@@ -107,9 +151,19 @@ def analyze(skill: Skill, signatures: Signatures) -> list[Finding]:
                 findings.append(
                     rule("SKS-STRUCT-006").finding(entry.path, 0, f"{entry.path}: {archive}")
                 )
-            elif not archive and _opaque(entry.data):
+            elif not archive:
+                if sources is None:
+                    sources = frozenset(
+                        f.path for f in skill.files if f.suffix == ".py" and f.text is not None
+                    )
                 evidence = f"{entry.path}: {entry.data[:8].hex()}"
-                findings.append(rule("SKS-STRUCT-010").finding(entry.path, 0, evidence))
+                bytecode = _bytecode(entry, sources)
+                if bytecode is not None:
+                    unreviewable, detail = bytecode
+                    rule_id = "SKS-STRUCT-011" if unreviewable else "SKS-STRUCT-010"
+                    findings.append(rule(rule_id).finding(entry.path, 0, evidence, detail=detail))
+                elif _opaque(entry.data):
+                    findings.append(rule("SKS-STRUCT-010").finding(entry.path, 0, evidence))
         elif entry.encoding is Encoding.INVALID_UTF8:
             findings.append(rule("SKS-STRUCT-008").finding(entry.path, 0, entry.path))
     for breach in skill.breaches:

@@ -58,16 +58,3 @@ def rule_ids(tmp_path: Path, skill_md: str) -> list[str]:
 def test_quoting_slip_or_broken(tmp_path: Path, head: str, expected: str | None) -> None:
     found = rule_ids(tmp_path, f"---\n{head}---\nbody\n")
     assert found == ([expected] if expected else [])
-
-
-def test_lenient_reading_keeps_the_values() -> None:
-    text = '---\nname: rec\ndescription: Use when: the user asks "x"\n---\nbody\n'
-    reading = frontmatter.lenient_reading(text)
-    assert reading is not None
-    assert reading.name == "rec"
-    assert reading.description == 'Use when: the user asks "x"'
-
-
-def test_lenient_reading_needs_a_repair() -> None:
-    assert frontmatter.lenient_reading("---\nname: [x\n---\n") is None
-    assert frontmatter.lenient_reading("no frontmatter") is None
