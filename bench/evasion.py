@@ -243,12 +243,15 @@ _REWORDINGS = (
 
 
 def reworded(text: str, suffix: str, rng: random.Random) -> str:
-    """The lure's sentences and headings paraphrased with synonyms (markdown only)."""
+    """The lure's sentences and headings paraphrased with synonyms (markdown only; URLs are
+    left alone, or the links would break)."""
     if suffix not in MARKDOWN:
         return text
-    for pattern, choices in _REWORDINGS:
-        text = re.sub(pattern, lambda m, c=choices: rng.choice(c), text)
-    return re.sub(r"(?m)^(#{1,6})[ \t]+Setup\b", r"\1 Configuration", text)
+    parts = re.split(r"(\S*://\S*)", text)  # odd items are URLs
+    for k in range(0, len(parts), 2):
+        for pattern, choices in _REWORDINGS:
+            parts[k] = re.sub(pattern, lambda m, c=choices: rng.choice(c), parts[k])
+    return re.sub(r"(?m)^(#{1,6})[ \t]+Setup\b", r"\1 Configuration", "".join(parts))
 
 
 # --------------------------------------------------------------------------- 4. code placement
@@ -522,6 +525,25 @@ TEXT_TRANSFORMS: dict[str, tuple[str, Transform]] = {
     "html-comment": ("8 hiding", html_comment),
     "details": ("8 hiding", details),
 }
+
+
+def _stack(*names: str) -> Transform:
+    """Several transforms in a row, as an attacker reworking a campaign would combine them."""
+
+    def apply(text: str, suffix: str, rng: random.Random) -> str:
+        for name in names:
+            text = TEXT_TRANSFORMS[name][1](text, suffix, rng)
+        return text
+
+    return apply
+
+
+TEXT_TRANSFORMS["stack-lure"] = ("9 stacked", _stack("fresh-iocs", "reworded", "details"))
+TEXT_TRANSFORMS["stack-payload"] = (
+    "9 stacked",
+    _stack("fresh-iocs", "dl-wget", "var-split", "code-plain"),
+)
+
 FOLDER_TRANSFORMS: dict[str, tuple[str, Callable[[Path], bool]]] = {
     "to-script-sh": ("7 to script", to_script_sh),
     "to-script-py": ("7 to script", to_script_py),
