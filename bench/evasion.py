@@ -5,13 +5,14 @@ Usage, from the repository root:
     python bench/evasion.py [--corpus ../shared/corpus] [--jobs 2] [--every N]
                             [--transforms a,b,...] [--losses N] [--json FILE]
 
-Originals are the malicious samples of clawhavoc, cisco_evals and msb (msb's are only worth
-it where skillscan blocks them, which is known once they are scanned). `--every N` keeps one
-clawhavoc sample in N (sorted by id, so the subset is deterministic; the campaign repeats a
-few templates, so a subset loses little). Each transform below is a pure function of a file's
-text (plus a random generator seeded by the sample id, so a run is reproducible); it is
-applied to every markdown and script file of a copy of the sample written under a temp dir.
-A variant identical to its original is not scanned ("n/a": the technique does not apply).
+Originals are the malicious samples of clawhavoc, cisco_evals and msb; only variants whose
+original is blocked in the same batch count (msb's unblocked ones have nothing to lose).
+`--every N` (default 4) keeps one clawhavoc and one msb sample in N (sorted by id, so the
+subset is deterministic; the campaign repeats a few templates, so a subset loses little); the
+17 cisco_evals ones are all kept. Each transform below is a pure function of a file's text
+(plus a random generator seeded by the sample id, so a run is reproducible); it is applied
+to every markdown and script file of a copy of the sample written under a temp dir. A
+variant identical to its original is not made (the technique does not apply there).
 
 Originals and variants are scanned in ONE `scan_roots` batch, as bench/detect.py does. Printed
 per transform: variants made, and of the variants whose original was blocked, how many stay
