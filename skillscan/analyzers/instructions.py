@@ -125,6 +125,32 @@ def _uppercase_literal(pattern: str) -> bool:
     return False
 
 
+def _top_level_alternation(pattern: str) -> bool:
+    """Does the pattern have a `|` outside every group and class (`a|b`, not `(?:a|b)`)?"""
+    index, depth, in_class = 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern[index + 1 : index + 2] == "^":
+                index += 1
+            if pattern[index + 1 : index + 2] == "]":
+                index += 1  # a leading ] is a literal of the class
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        index += 1
+    return False
+
+
 @dataclass(frozen=True)
 class FastPattern:
     """A catalog pattern as this analyzer runs it.
@@ -150,7 +176,8 @@ def fast_pattern(source: re.Pattern[str]) -> FastPattern:
     if lowered and _uppercase_literal(rest):
         return FastPattern(source, False, False)  # would not match lowered text
     kept = kept.replace("i", "")
-    word_start = rest.startswith(r"\b")
+    # `\bx|y` puts the \b before x only: checked after the match, it would bind y too.
+    word_start = rest.startswith(r"\b") and not _top_level_alternation(rest)
     if word_start:
         rest = rest[2:]
     if not lowered and not word_start:

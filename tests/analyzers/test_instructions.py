@@ -66,6 +66,9 @@ def test_case_insensitive_patterns_have_a_fast_variant(rule: Rule) -> None:
         (r"(?i)\b\.x", " .x", False),
         (r"\bSYSTEM:", "SYSTEM: hi", True),
         (r"\bSYSTEM:", "xSYSTEM:", False),
+        (r"(?i)\bimportant\b|⚠", "note ⚠ here", True),  # the \b binds the first branch only
+        (r"(?i)\bcurl\b|/secring", "./secring", True),
+        (r"(?i)\b(?:curl|wget)\b", "xwget", False),  # alternation inside a group: fast
         (r"(?i)[a-z]+-P", "unzip-P", True),  # upper-case literal: slow path, same result
     ],
 )
