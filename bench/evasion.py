@@ -258,6 +258,13 @@ def reworded(text: str, suffix: str, rng: random.Random) -> str:
 # --------------------------------------------------------------------------- 4. code placement
 
 
+def _fence_end(lines: list[str], start: int, fence: str) -> int | None:
+    """The line closing the fenced block opened at `start` (None if it is never closed)."""
+    return next(
+        (j for j in range(start + 1, len(lines)) if lines[j].strip().startswith(fence)), None
+    )
+
+
 def _code_blocks(text: str, render: Callable[[list[str]], list[str]]) -> str:
     """Each fenced block holding a payload line rendered differently (markdown only)."""
     lines = text.split("\n")
@@ -266,14 +273,7 @@ def _code_blocks(text: str, render: Callable[[list[str]], list[str]]) -> str:
     while i < len(lines):
         opened = _FENCE.match(lines[i])
         if opened:
-            end = next(
-                (
-                    j
-                    for j in range(i + 1, len(lines))
-                    if lines[j].strip().startswith(opened.group(2))
-                ),
-                None,
-            )
+            end = _fence_end(lines, i, opened.group(2))
             if end is not None:
                 body = lines[i + 1 : end]
                 if any(_FETCH_EXEC.search(b) for b in body):
@@ -466,14 +466,8 @@ def _lure_spans(text: str) -> list[tuple[int, int]]:
     while i < len(lines):
         opened = _FENCE.match(lines[i])
         if opened:
-            end = next(
-                (
-                    j
-                    for j in range(i + 1, len(lines))
-                    if lines[j].strip().startswith(opened.group(2))
-                ),
-                len(lines) - 1,
-            )
+            end = _fence_end(lines, i, opened.group(2))
+            end = len(lines) - 1 if end is None else end
             if any(_FETCH_EXEC.search(b) for b in lines[i : end + 1]):
                 spans.append((i, end))
             i = end + 1
