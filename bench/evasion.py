@@ -405,12 +405,19 @@ def nbsp(text: str, suffix: str, rng: random.Random) -> str:
 _TO_SCRIPT_FILE = "__to_script__"  # marker: the folder-level step creates the script
 
 
+def _writable_inside(path: Path, folder: Path) -> bool:
+    """Would writing `path` stay inside `folder`: no symlink at it or on the way to it?"""
+    return not path.is_symlink() and path.resolve().is_relative_to(folder.resolve(strict=True))
+
+
 def _to_script(name: str, runner: str, wrap: Callable[[list[str]], str]) -> Callable[[Path], bool]:
     """SKILL.md's payload lines move into scripts/<name>; SKILL.md says to run it."""
 
     def move(folder: Path) -> bool:
         skill = folder / "SKILL.md"
-        if not skill.is_file():
+        script = folder / "scripts" / name
+        # The copy keeps the sample's symlinks: never write through one, out of the copy.
+        if not skill.is_file() or not all(_writable_inside(p, folder) for p in (skill, script)):
             return False
         text = skill.read_text(encoding="utf-8", errors="replace")
         lines = text.split("\n")
@@ -429,8 +436,8 @@ def _to_script(name: str, runner: str, wrap: Callable[[list[str]], str]) -> Call
             lines[i] = lines[i][:start] + runner + ("`" if lines[i].rstrip().endswith("`") else "")
         if not commands:
             return False
-        (folder / "scripts").mkdir(exist_ok=True)
-        (folder / "scripts" / name).write_text(wrap(commands), encoding="utf-8")
+        script.parent.mkdir(exist_ok=True)
+        script.write_text(wrap(commands), encoding="utf-8")
         skill.write_text("\n".join(lines), encoding="utf-8")
         return True
 

@@ -226,11 +226,14 @@ def _analyze_all(
     waiting = list(reversed(roots))
     workers = [_Worker(context, options) for _ in range(min(options.jobs, len(roots)))]
 
+    def renew(worker: _Worker, *, kill: bool) -> None:
+        worker.stop(kill=kill)
+        workers[workers.index(worker)] = _Worker(context, options)
+
     def lost(worker: _Worker, root: str, reason: str) -> None:
         """The worker's skill gets no result: mark it, replace the worker."""
-        worker.stop(kill=True)
+        renew(worker, kill=True)
         finish(_Partial(root, Path(root).name, (incomplete("worker", reason),), ()))
-        workers[workers.index(worker)] = _Worker(context, options)
 
     try:
         for worker in workers:
@@ -249,8 +252,7 @@ def _analyze_all(
                     else:
                         finish(partial)
                         if worker.analysed >= _SKILLS_PER_WORKER:
-                            worker.stop(kill=False)
-                            workers[workers.index(worker)] = _Worker(context, options)
+                            renew(worker, kill=False)
                 elif time.monotonic() >= worker.deadline:
                     lost(worker, root, f"worker gave no result within {options.skill_timeout:g} s")
             for worker in workers:

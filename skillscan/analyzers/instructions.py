@@ -497,16 +497,14 @@ class _Text:
 
     def present(self, gate: _Gate) -> list[Keyword]:
         """The gate's keywords that can occur in this text."""
-        tokens = self.tokens
+        found = gate.single & self.tokens
         if not gate.other:
             # Every keyword is one word: a subset test against the words found decides it.
-            found = gate.single & tokens
             if not found:
                 return []
             if len(found) == len(gate.single):
                 return list(gate.keywords)
             return [k for k in gate.keywords if k.parts <= found]
-        found = gate.single & tokens
         return [
             k for k in gate.keywords if (k.parts <= found if len(k.parts) == 1 else self.has(k))
         ]

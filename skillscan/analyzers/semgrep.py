@@ -203,7 +203,7 @@ def targets(
     none of the tokens any rule of its language requires (`skillscan-requires`) cannot match
     and is not staged; one over `max_target_bytes` always is, to be reported as partial."""
     languages = signatures.semgrep_languages
-    filters = prefilters(signatures)
+    filters = signatures.derived("semgrep.prefilters", prefilters)
     out = []
     for entry in skill.text_files():
         suffix = language_suffix(entry)

@@ -107,12 +107,16 @@ def _busy_work() -> list[list[Target]]:
     return [[Target(f"f{i}.py", ".py", f"# {i}\n{text}")] for i in range(40)]
 
 
-def test_semgrep_killed_on_timeout_leaves_no_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    marker = tmp_path / "semgrep-tmp"
-    marker.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(marker))
+@pytest.fixture
+def marker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The temp folder semgrep's staging goes under: its path marks our semgrep processes."""
+    folder = tmp_path / "semgrep-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_semgrep_killed_on_timeout_leaves_no_process(marker: Path) -> None:
     settings = SemgrepSettings(batch_timeout_base=1.0, per_target_seconds=0.0)
 
     started = time.monotonic()
@@ -125,12 +129,7 @@ def test_semgrep_killed_on_timeout_leaves_no_process(
     assert _processes_mentioning(str(marker)) == []
 
 
-def test_a_cancelled_semgrep_run_is_killed_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    marker = tmp_path / "semgrep-tmp"
-    marker.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(marker))
+def test_a_cancelled_semgrep_run_is_killed_at_once(marker: Path) -> None:
     cancel = threading.Event()
     threading.Timer(1.0, cancel.set).start()
 
